@@ -1,0 +1,71 @@
+/*
+ * alert.h - building EVE JSON lines: alerts and stats.
+ *
+ * Field names follow Suricata's EVE format where one exists (timestamp,
+ * flow_id, event_type, src_ip, src_port, dest_ip, dest_port, proto,
+ * app_proto, community_id, alert.{signature_id, signature, category,
+ * severity}, flow.{bytes_toserver, ...}); what is ours lives under "pii".
+ * src_ip is always the inside host that sent the PII, dest_ip the outside
+ * host that received it, whichever side opened the connection.
+ *
+ * The builder only ever sees masked samples and counts: no clear value can
+ * reach an alert line through this interface.
+ */
+#ifndef LEAKWATCH_ALERT_H
+#define LEAKWATCH_ALERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leakwatch/types.h"
+
+#define LW_ALERT_CATEGORY "pii-exfiltration"
+
+typedef struct lw_alert {
+    uint64_t ts_us; /* packet time of the packet that completed the burst */
+    uint64_t flow_id;
+    const lw_addr *src_ip; /* inside sender */
+    uint16_t src_port;
+    const lw_addr *dest_ip; /* outside receiver */
+    uint16_t dest_port;
+    uint8_t proto;
+    lw_app_proto app_proto;
+    const char *community_id;
+
+    uint32_t signature_id;
+    const char *signature;
+    uint8_t severity;
+    const char *detector; /* "pair" */
+
+    uint32_t window_s;
+    uint32_t threshold;
+    uint32_t distinct;
+    const char *const *kind_names; /* kind_count names */
+    const uint32_t *per_kind;      /* distinct values per kind */
+    size_t kind_count;
+    const char (*samples)[LW_PII_MASK_MAX];
+    size_t sample_count;
+    uint64_t first_ts_us;   /* oldest value in the window at the crossing */
+    uint64_t crossed_ts_us; /* when the distinct count reached the threshold */
+
+    uint64_t pkts_toserver, pkts_toclient;
+    uint64_t bytes_toserver, bytes_toclient;
+    uint64_t flow_start_us;
+} lw_alert;
+
+typedef struct lw_stat {
+    const char *name; /* dotted */
+    uint64_t value;
+} lw_stat;
+
+/* Writes the alert as one JSON line ending in '\n' into buf; returns its
+ * length, or 0 when it did not fit. */
+size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap);
+
+/* Writes a stats event line; returns its length, or 0 when it did not fit. */
+size_t lw_stats_format(uint64_t ts_us, const lw_stat *stats, size_t count, char *buf, size_t cap);
+
+/* Suricata's EVE name for an IP protocol number ("TCP", "UDP", or the number). */
+const char *lw_alert_proto_name(uint8_t proto, char tmp[8]);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * flow.h - the bidirectional flow table of one worker.
+ *
+ * A flow is keyed by its 5-tuple in either direction. The *client* is the
+ * side that sent the first packet seen, except that a SYN-ACK seen first
+ * makes its receiver the client, so direction 0 (LW_DIR_TOSERVER) is the
+ * initiator's bytes whenever the capture lets us know who that was.
+ *
+ * Stages keep per-flow state in the flow's slots; the flow table never looks
+ * inside a slot. Whenever a flow leaves the table (idle or closed time-out,
+ * eviction at the cap, a pure SYN reusing a closed TCP flow's tuple, flush)
+ * the table first calls the release callback, exactly once, so the engine
+ * can flush and free the stages' state. The callback must not call back
+ * into the table.
+ *
+ * Time is packet time (microseconds), passed in by the caller: the table
+ * never reads a clock. Work per call is bounded: a lookup is O(1) expected;
+ * expiry releases at most `budget` flows per call.
+ *
+ * Memory: at most max_flows records; a new flow at the cap evicts the least
+ * recently seen flow (closed ones first) and counts flow.evicted.
+ */
+#ifndef LEAKWATCH_FLOW_H
+#define LEAKWATCH_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leakwatch/err.h"
+#include "leakwatch/types.h"
+
+/* Stage slots in a flow record. */
+enum { LW_FLOW_SLOT_STREAM = 0, LW_FLOW_SLOT_APP, LW_FLOW_SLOT_MATCH, LW_FLOW_SLOT_MAX };
+
+typedef struct lw_flow {
+    /* key, as first seen (client = src) */
+    lw_addr src, dst;
+    uint16_t sport, dport;
+    uint8_t proto;
+
+    bool egress[2];   /* direction d carries bytes from home_net to outside (set by engine) */
+    bool closed;      /* FIN both ways or RST seen; on the closed list */
+    uint8_t fin_seen; /* bit d: FIN seen in direction d */
+    lw_app_proto app_proto;
+
+    uint64_t flow_id;     /* deterministic 51-bit id (fits a JSON double exactly) */
+    uint64_t ts_start_us; /* first packet */
+    uint64_t ts_last_us;  /* last packet */
+    uint64_t bytes[2];    /* wire bytes per direction */
+    uint64_t pkts[2];
+
+    void *slot[LW_FLOW_SLOT_MAX]; /* per-stage state, owned by that stage via the engine */
+
+    /* table-private links; do not touch */
+    struct lw_flow *hnext;
+    struct lw_flow *lprev, *lnext;
+    uint32_t hash;
+} lw_flow;
+
+#define LW_FLOW_COUNTERS(X)                                                                        \
+    X(CREATED, "flow.created")                                                                     \
+    X(EXPIRED_IDLE, "flow.expired_idle")                                                           \
+    X(EXPIRED_CLOSED, "flow.expired_closed")                                                       \
+    X(EVICTED, "flow.evicted")                                                                     \
+    X(FLUSHED, "flow.flushed")                                                                     \
+    X(ALLOC_FAILED, "flow.alloc_failed")                                                           \
+    X(TCP_REUSED, "flow.tcp_reused")                                                               \
+    X(ACTIVE, "flow.active")
+
+#define LW_FLOW_ENUM_(name, str) LW_FLOW_CTR_##name,
+enum lw_flow_counter { LW_FLOW_COUNTERS(LW_FLOW_ENUM_) LW_FLOW_CTR_MAX };
+#undef LW_FLOW_ENUM_
+
+extern const char *const lw_flow_counter_names[LW_FLOW_CTR_MAX];
+
+typedef struct lw_flow_table lw_flow_table;
+
+/* Called for each flow leaving the table, before its record is reused. */
+typedef void (*lw_flow_release_fn)(lw_flow *f, void *ctx);
+
+typedef struct lw_flow_table_config {
+    uint32_t max_flows;
+    uint64_t idle_timeout_us;
+    uint64_t closed_timeout_us;
+    lw_flow_release_fn release;
+    void *release_ctx;
+} lw_flow_table_config;
+
+/* Returns NULL on allocation failure. `counters` has LW_FLOW_CTR_MAX entries
+ * owned by the caller and outliving the table. */
+lw_flow_table *lw_flow_table_new(const lw_flow_table_config *cfg, uint64_t *counters);
+
+/* Releases every flow (counted as flow.flushed) and frees the table. */
+void lw_flow_table_free(lw_flow_table *t);
+
+/*
+ * Finds the flow of a decoded TCP/UDP packet, creating it when absent (at the
+ * cap after evicting one). Sets *dir to the packet's direction and *created
+ * when the flow is new; updates ts_last_us (which never moves backwards),
+ * bytes and pkts from the packet and moves it to the most-recently-seen end.
+ * A pure SYN matching a closed TCP flow releases it (flow.tcp_reused) and
+ * starts a new flow. Returns NULL only when memory for a record could not
+ * be had (counted flow.alloc_failed).
+ */
+lw_flow *lw_flow_get(lw_flow_table *t, const lw_packet *p, int *dir, bool *created);
+
+/* Marks a flow closed (FIN both ways or RST): it now expires after the
+ * closed time-out instead of the idle one. */
+void lw_flow_mark_closed(lw_flow_table *t, lw_flow *f);
+
+/* Releases flows whose time-out has passed at `now_us` (a flow idle for
+ * exactly its time-out has expired), closed ones first, at most `budget`
+ * of them; returns how many were released. */
+size_t lw_flow_table_expire(lw_flow_table *t, uint64_t now_us, size_t budget);
+
+/* Releases every flow now (end of input), counted as flow.flushed. */
+void lw_flow_table_flush(lw_flow_table *t);
+
+/* Number of flows in the table. */
+size_t lw_flow_table_count(const lw_flow_table *t);
+
+#endif

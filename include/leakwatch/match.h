@@ -1,0 +1,79 @@
+/*
+ * match.h - finding and validating PII candidates with Hyperscan.
+ *
+ * One matcher is compiled at start from the signature set and shared
+ * read-only by every worker: a streaming database for TCP directions (a
+ * value split across segments or decoded chunks is still found) and a block
+ * database with the same patterns for datagrams. Each worker owns one
+ * lw_match_worker (the Hyperscan scratch and its counters); each inspected
+ * flow direction owns one lw_match_stream.
+ *
+ * Hyperscan runs without start-of-match tracking (SOM doubles the cost).
+ * Each pattern is compiled as (?:REGEX)(?:[^BOUNDARY]|$), so it reports once,
+ * when the value has ended; the callback then walks back over the
+ * signature's charset (at most max_len bytes, through a short history the
+ * stream keeps across chunks) to find the run that lw_pick_value() turns
+ * into a validated, normalised, masked value. End-anchored reports (a value
+ * that ends exactly at the end of the data) fire when a stream is closed.
+ */
+#ifndef LEAKWATCH_MATCH_H
+#define LEAKWATCH_MATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leakwatch/err.h"
+#include "leakwatch/signatures.h"
+#include "leakwatch/types.h"
+
+typedef struct lw_matcher lw_matcher;
+typedef struct lw_match_worker lw_match_worker;
+typedef struct lw_match_stream lw_match_stream;
+
+/* Called for each validated value; v is valid only during the call. */
+typedef void (*lw_match_found_fn)(void *ctx, const lw_pii_value *v);
+
+/*
+ * Compiles the signature set (which must outlive the matcher). A regex
+ * Hyperscan rejects fails the whole compile with "signature ID (line N):
+ * reason" in err.
+ */
+int lw_matcher_compile(const lw_signature_set *set, lw_matcher **out, char *err,
+                       size_t errlen) LW_MUST_CHECK;
+void lw_matcher_free(lw_matcher *m);
+
+/* Bytes of Hyperscan stream state per open stream (for memory accounting). */
+size_t lw_matcher_stream_size(const lw_matcher *m);
+
+lw_match_worker *lw_match_worker_new(const lw_matcher *m);
+void lw_match_worker_free(lw_match_worker *w);
+
+/* Per-kind counters of a worker: Hyperscan reports, and values that validated. */
+uint64_t lw_match_worker_candidates(const lw_match_worker *w, size_t kind);
+uint64_t lw_match_worker_validated(const lw_match_worker *w, size_t kind);
+/* Scans Hyperscan failed (counted, the data is skipped). */
+uint64_t lw_match_worker_errors(const lw_match_worker *w);
+
+/* Opens a stream for one flow direction; NULL on allocation failure. */
+lw_match_stream *lw_match_stream_open(lw_match_worker *w);
+
+/* Scans the next bytes of the direction; found() is called for each value. */
+void lw_match_stream_scan(lw_match_worker *w, lw_match_stream *s, const uint8_t *data, size_t len,
+                          lw_match_found_fn found, void *ctx);
+
+/*
+ * Bytes were lost before the next scan: values must not be joined across
+ * the hole. Values ending right before the hole are not reported (whether
+ * they ended there is unknown).
+ */
+void lw_match_stream_gap(lw_match_worker *w, lw_match_stream *s);
+
+/* Ends the direction: reports values that end at its last byte, then frees s. */
+void lw_match_stream_close(lw_match_worker *w, lw_match_stream *s, lw_match_found_fn found,
+                           void *ctx);
+
+/* Scans one self-contained buffer (a datagram, a DNS name). */
+void lw_match_block_scan(lw_match_worker *w, const uint8_t *data, size_t len,
+                         lw_match_found_fn found, void *ctx);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * signatures.h - loading the PII signature file (signatures/pii.yaml).
+ *
+ * A signature describes one shape of PII: its regex (Hyperscan syntax), the
+ * kind of value it finds ("email", "phone", ... or a site's own kind), how a
+ * candidate is validated and normalised, and how the match stage finds the
+ * value's start without Hyperscan's costly start-of-match tracking:
+ *   charset   the bytes a value may contain (a bracket-expression body,
+ *             e.g. "0-9 -"); the match stage walks back over them from the
+ *             reported end, at most max_len bytes;
+ *   boundary  the bytes that may not directly follow a value (default
+ *             "A-Za-z0-9"); the match stage appends (?:[^boundary]|$) to the
+ *             regex so that a value is reported once, when it has ended.
+ *             A value's last byte must itself be in boundary.
+ * The file is a YAML list under the key `signatures:`; see signatures/pii.yaml.
+ */
+#ifndef LEAKWATCH_SIGNATURES_H
+#define LEAKWATCH_SIGNATURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leakwatch/err.h"
+#include "leakwatch/validate.h"
+
+#define LW_SIG_MAX_KINDS      32
+#define LW_SIG_MAX_SIGNATURES 1024
+
+typedef struct lw_signature {
+    uint32_t id;              /* signature_id in alerts; unique in the file */
+    char *name;               /* human-readable, e.g. "Payment card number" */
+    uint16_t kind;            /* index into lw_signature_set.kinds */
+    char *regex;              /* as written in the file */
+    char *boundary;           /* bracket-expression body as written (or the default) */
+    uint8_t charset_map[32];  /* bit b set: byte b may be part of a value */
+    uint8_t boundary_map[32]; /* bit b set: byte b may not follow a value */
+    uint16_t max_len;         /* longest value in bytes, 1..LW_PII_VALUE_MAX-1 */
+    lw_validator validator;
+    lw_normaliser normaliser;
+    uint8_t severity; /* 1 (most severe) .. 4; default 2 */
+    int line;         /* line of the entry in the file, for messages */
+} lw_signature;
+
+typedef struct lw_signature_set {
+    lw_signature *sigs;
+    size_t count;
+    char *kinds[LW_SIG_MAX_KINDS]; /* distinct kind names in order of first use */
+    size_t kind_count;
+} lw_signature_set;
+
+/*
+ * Loads and checks a signature file (everything but regex syntax, which the
+ * match stage checks when it compiles). On error returns a negative LW_ERR_*
+ * and writes one line "FILE:LINE: message" (naming the signature id where
+ * there is one) into err.
+ */
+int lw_signatures_load(const char *path, lw_signature_set **out, char *err,
+                       size_t errlen) LW_MUST_CHECK;
+
+/* Parses a signature file held in memory (for tests and fuzzing); `name` is
+ * used in messages. */
+int lw_signatures_parse(const char *name, const char *text, size_t len, lw_signature_set **out,
+                        char *err, size_t errlen) LW_MUST_CHECK;
+
+void lw_signatures_free(lw_signature_set *set);
+
+/* Parses a bracket-expression body ("A-Za-z0-9._%+-", "\\-", "\\]") into a
+ * 256-bit map. Returns 0 or LW_ERR_PARSE. */
+int lw_charset_parse(const char *body, uint8_t map[32]) LW_MUST_CHECK;
+
+static inline int lw_charset_has(const uint8_t map[32], uint8_t b)
+{
+    return (map[b >> 3] >> (b & 7)) & 1;
+}
+
+#endif

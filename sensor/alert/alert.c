@@ -1,0 +1,117 @@
+/*
+ * alert.c - EVE JSON lines for alerts and stats (see alert.h).
+ *
+ * Field order is fixed so that the same capture and config give the same
+ * bytes on every run (the offline determinism the e2e tests rely on).
+ */
+#include "leakwatch/alert.h"
+
+#include <stdio.h>
+
+#include "leakwatch/json.h"
+
+const char *lw_alert_proto_name(uint8_t proto, char tmp[8])
+{
+    switch (proto) {
+    case LW_PROTO_TCP:
+        return "TCP";
+    case LW_PROTO_UDP:
+        return "UDP";
+    case LW_PROTO_ICMP:
+        return "ICMP";
+    case LW_PROTO_ICMPV6:
+        return "IPv6-ICMP";
+    default:
+        snprintf(tmp, 8, "%u", proto);
+        return tmp;
+    }
+}
+
+size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap)
+{
+    lw_json j;
+    char ts[40], first[40], crossed[40], start[40], src[46], dst[46], proto_tmp[8];
+
+    lw_json_format_ts(a->ts_us, ts);
+    lw_json_format_ts(a->first_ts_us, first);
+    lw_json_format_ts(a->crossed_ts_us, crossed);
+    lw_json_format_ts(a->flow_start_us, start);
+    lw_json_format_addr(a->src_ip, src);
+    lw_json_format_addr(a->dest_ip, dst);
+
+    lw_json_init(&j, buf, cap);
+    lw_json_object_begin(&j);
+    lw_json_kv_string(&j, "timestamp", ts);
+    lw_json_kv_uint(&j, "flow_id", a->flow_id);
+    lw_json_kv_string(&j, "event_type", "alert");
+    lw_json_kv_string(&j, "src_ip", src);
+    lw_json_kv_uint(&j, "src_port", a->src_port);
+    lw_json_kv_string(&j, "dest_ip", dst);
+    lw_json_kv_uint(&j, "dest_port", a->dest_port);
+    lw_json_kv_string(&j, "proto", lw_alert_proto_name(a->proto, proto_tmp));
+    lw_json_kv_string(&j, "app_proto", lw_app_proto_name(a->app_proto));
+    if (a->community_id)
+        lw_json_kv_string(&j, "community_id", a->community_id);
+
+    lw_json_key(&j, "alert");
+    lw_json_object_begin(&j);
+    lw_json_kv_string(&j, "action", "allowed");
+    lw_json_kv_uint(&j, "signature_id", a->signature_id);
+    lw_json_kv_uint(&j, "rev", 1);
+    lw_json_kv_string(&j, "signature", a->signature);
+    lw_json_kv_string(&j, "category", LW_ALERT_CATEGORY);
+    lw_json_kv_uint(&j, "severity", a->severity);
+    lw_json_object_end(&j);
+
+    lw_json_key(&j, "pii");
+    lw_json_object_begin(&j);
+    lw_json_kv_string(&j, "detector", a->detector);
+    lw_json_kv_uint(&j, "window_s", a->window_s);
+    lw_json_kv_uint(&j, "threshold", a->threshold);
+    lw_json_kv_uint(&j, "distinct", a->distinct);
+    lw_json_kv_string(&j, "first_seen", first);
+    lw_json_kv_string(&j, "threshold_reached", crossed);
+    lw_json_key(&j, "types");
+    lw_json_object_begin(&j);
+    for (size_t i = 0; i < a->kind_count; i++)
+        if (a->per_kind[i])
+            lw_json_kv_uint(&j, a->kind_names[i], a->per_kind[i]);
+    lw_json_object_end(&j);
+    lw_json_key(&j, "samples");
+    lw_json_array_begin(&j);
+    for (size_t i = 0; i < a->sample_count; i++)
+        lw_json_string(&j, a->samples[i]);
+    lw_json_array_end(&j);
+    lw_json_object_end(&j);
+
+    lw_json_key(&j, "flow");
+    lw_json_object_begin(&j);
+    lw_json_kv_uint(&j, "pkts_toserver", a->pkts_toserver);
+    lw_json_kv_uint(&j, "pkts_toclient", a->pkts_toclient);
+    lw_json_kv_uint(&j, "bytes_toserver", a->bytes_toserver);
+    lw_json_kv_uint(&j, "bytes_toclient", a->bytes_toclient);
+    lw_json_kv_string(&j, "start", start);
+    lw_json_object_end(&j);
+
+    lw_json_object_end(&j);
+    return lw_json_finish(&j);
+}
+
+size_t lw_stats_format(uint64_t ts_us, const lw_stat *stats, size_t count, char *buf, size_t cap)
+{
+    lw_json j;
+    char ts[40];
+
+    lw_json_format_ts(ts_us, ts);
+    lw_json_init(&j, buf, cap);
+    lw_json_object_begin(&j);
+    lw_json_kv_string(&j, "timestamp", ts);
+    lw_json_kv_string(&j, "event_type", "stats");
+    lw_json_key(&j, "stats");
+    lw_json_object_begin(&j);
+    for (size_t i = 0; i < count; i++)
+        lw_json_kv_uint(&j, stats[i].name, stats[i].value);
+    lw_json_object_end(&j);
+    lw_json_object_end(&j);
+    return lw_json_finish(&j);
+}

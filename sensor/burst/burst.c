@@ -1,0 +1,549 @@
+/*
+ * burst.c - distinct PII values per key inside a sliding window of packet
+ * time.
+ *
+ * Keys. A key (up to LW_BURST_KEY_MAX bytes, compared exactly) lives in a
+ * chained hash table whose bucket count is the power of two >= max_keys,
+ * and on one LRU list ordered by last activity (the time of its last
+ * lw_burst_add). The bucket hash is SipHash-2-4 keyed with the caller's
+ * secret, so a sender cannot aim many keys at one chain. At max_keys the
+ * least recently active key is evicted for a new one (burst.keys_evicted);
+ * an evicted key loses its cool-down, which is the price of the cap.
+ *
+ * Values. Per key, each distinct value is one entry: its keyed hash
+ * (crypto_shorthash over kind as 2 big-endian bytes || norm, with
+ * cfg->hash_key), its kind, its last-seen time and its *masked* form (safe to
+ * print, kept for the alert's samples). The clear value is never stored. The
+ * entries sit in one array per key, linked into an intrusive LRU list by
+ * last-seen time (head = oldest), and indexed by an open-addressing table
+ * (linear probing, backward-shift deletion so no tombstones pile up). So a
+ * refresh is O(1), and expiry pops the head in O(1) per value. The array
+ * grows by doubling from 8 up to max_values - a few reallocations over a
+ * key's life, not one per add - and is freed when the key goes. A new value
+ * beyond max_values is counted (burst.values_capped) and not tracked;
+ * refreshing a value already tracked still works at the cap.
+ *
+ * Memory bound: one value entry is at most 128 bytes (8 hash + 8 time + 2 x 4
+ * links + 2 kind + LW_PII_MASK_MAX (96) masked, padded) plus at most 16 bytes
+ * of index (a power of two >= 2 x capacity of 4-byte slots), so a table uses
+ * at most max_keys * (sizeof key record (~300 bytes) + max_values * 144
+ * bytes) plus its bucket array.
+ *
+ * Window edge: a value seen at t is in the window at time now while
+ * now - t < window_us; at now = t + window_us it has expired. The cool-down
+ * after an alert at time a runs while now - a < window_us, so at exactly
+ * a + window_us a new alert may fire. Distinct and per-kind counts are
+ * maintained on every insert and removal, never recounted.
+ *
+ * Time: packet time may go backwards (unsorted captures); the table treats
+ * now as max(now, latest time seen), so every time difference below is
+ * non-negative and the key LRU stays sorted by last activity, which lets
+ * lw_burst_expire stop at the first key still alive.
+ *
+ * Work per call is bounded: lw_burst_add expires at most max_values values
+ * of its own key (amortized O(1): each value is removed once) and fills a
+ * report in O(max_values); lw_burst_expire drops at most `budget` keys.
+ */
+#include "leakwatch/burst.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define NAME_(name, str) [LW_BURST_CTR_##name] = str,
+const char *const lw_burst_counter_names[LW_BURST_CTR_MAX] = {LW_BURST_COUNTERS(NAME_)};
+#undef NAME_
+
+#define NIL            UINT32_MAX
+#define INITIAL_VALUES 8u
+#define MAX_LIMIT      (1u << 28) /* max_keys and max_values: bucket/index counts fit uint32_t */
+
+typedef struct bval {
+    uint64_t h;          /* keyed hash of kind || norm */
+    uint64_t ts;         /* last seen */
+    uint32_t prev, next; /* LRU by ts; `next` also links the free slots */
+    uint16_t kind;
+    char masked[LW_PII_MASK_MAX]; /* NUL-terminated masked sample */
+} bval;
+
+_Static_assert(sizeof(bval) <= 128, "value entry size documented above");
+
+typedef struct bkey {
+    struct bkey *hnext;         /* bucket chain; free list link */
+    struct bkey *lprev, *lnext; /* key LRU by last activity */
+    uint64_t khash;
+    uint64_t last_us;  /* time of the last add */
+    uint64_t alert_us; /* time of the last alert, when `cooling` */
+    bool cooling;
+    uint8_t key_len;
+    uint8_t key[LW_BURST_KEY_MAX];
+    uint32_t distinct;
+    uint32_t per_kind[LW_BURST_MAX_KINDS];
+    /* new distinct values since the last alert (see lw_burst_growth) */
+    uint32_t grown;
+    uint32_t grown_per_kind[LW_BURST_MAX_KINDS];
+    /* values */
+    bval *vals;
+    uint32_t cap;        /* entries allocated in vals */
+    uint32_t used;       /* entries [0, used) have been handed out at least once */
+    uint32_t free_slot;  /* free entries below `used`, linked by next */
+    uint32_t head, tail; /* oldest, newest */
+    uint32_t *idx;       /* open addressing: entry index + 1, 0 = empty */
+    uint32_t idx_mask;
+} bkey;
+
+struct lw_burst {
+    lw_burst_config cfg;
+    uint64_t *ctr;
+    bkey **buckets;
+    uint32_t mask;
+    uint32_t count;
+    bkey *free_keys;
+    bkey *lru_head, *lru_tail; /* least recently active first */
+    uint64_t latest;           /* latest packet time seen */
+};
+
+/* ---- hashing ------------------------------------------------------------ */
+
+static uint64_t get_u64le(const unsigned char *b)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+static uint64_t key_hash(const lw_burst *b, const void *key, size_t len)
+{
+    unsigned char out[crypto_shorthash_BYTES];
+    crypto_shorthash(out, key, len, b->cfg.hash_key);
+    return get_u64le(out);
+}
+
+static uint64_t value_hash(const lw_burst *b, const lw_pii_value *v)
+{
+    unsigned char buf[2 + LW_PII_VALUE_MAX], out[crypto_shorthash_BYTES];
+    size_t n = v->norm_len < LW_PII_VALUE_MAX ? v->norm_len : LW_PII_VALUE_MAX;
+    buf[0] = (unsigned char)(v->kind >> 8);
+    buf[1] = (unsigned char)v->kind;
+    memcpy(buf + 2, v->norm, n);
+    crypto_shorthash(out, buf, 2 + n, b->cfg.hash_key);
+    sodium_memzero(buf, sizeof(buf)); /* the clear value must not linger on the stack */
+    return get_u64le(out);
+}
+
+/* ---- key LRU ------------------------------------------------------------ */
+
+static void lru_remove(lw_burst *b, bkey *k)
+{
+    if (k->lprev)
+        k->lprev->lnext = k->lnext;
+    else
+        b->lru_head = k->lnext;
+    if (k->lnext)
+        k->lnext->lprev = k->lprev;
+    else
+        b->lru_tail = k->lprev;
+    k->lprev = k->lnext = NULL;
+}
+
+static void lru_append(lw_burst *b, bkey *k)
+{
+    k->lnext = NULL;
+    k->lprev = b->lru_tail;
+    if (b->lru_tail)
+        b->lru_tail->lnext = k;
+    else
+        b->lru_head = k;
+    b->lru_tail = k;
+}
+
+/* ---- value index -------------------------------------------------------- */
+
+static uint32_t idx_home(const bkey *k, uint64_t h)
+{
+    return (uint32_t)h & k->idx_mask;
+}
+
+/* Position in idx of the entry with hash h, or NIL. */
+static uint32_t idx_find(const bkey *k, uint64_t h)
+{
+    if (!k->idx)
+        return NIL;
+    for (uint32_t i = idx_home(k, h);; i = (i + 1) & k->idx_mask) {
+        uint32_t e = k->idx[i];
+        if (e == 0)
+            return NIL;
+        if (k->vals[e - 1].h == h)
+            return i;
+    }
+}
+
+static void idx_insert(bkey *k, uint32_t slot)
+{
+    uint32_t i = idx_home(k, k->vals[slot].h);
+    while (k->idx[i] != 0)
+        i = (i + 1) & k->idx_mask;
+    k->idx[i] = slot + 1;
+}
+
+/* Backward-shift deletion: moves later members of the probe run up so that
+ * every entry stays reachable from its home without tombstones. */
+static void idx_delete(bkey *k, uint32_t i)
+{
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & k->idx_mask;
+        uint32_t e = k->idx[j];
+        if (e == 0)
+            break;
+        uint32_t home = idx_home(k, k->vals[e - 1].h);
+        /* e may fill the hole at i unless its home lies cyclically in (i, j] */
+        bool home_in_between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+        if (!home_in_between) {
+            k->idx[i] = e;
+            i = j;
+        }
+    }
+    k->idx[i] = 0;
+}
+
+/* Grows the value storage to `newcap` entries and rebuilds the index. */
+static bool grow_values(bkey *k, uint32_t newcap)
+{
+    uint32_t isize = 1;
+    while (isize < 2 * newcap)
+        isize <<= 1;
+    uint32_t *idx = calloc(isize, sizeof(*idx));
+    if (!idx)
+        return false;
+    bval *vals = realloc(k->vals, (size_t)newcap * sizeof(*vals));
+    if (!vals) {
+        free(idx);
+        return false;
+    }
+    free(k->idx);
+    k->vals = vals;
+    k->cap = newcap;
+    k->idx = idx;
+    k->idx_mask = isize - 1;
+    for (uint32_t s = k->head; s != NIL; s = k->vals[s].next)
+        idx_insert(k, s);
+    return true;
+}
+
+/* A free entry index, growing the storage if needed; NIL on failure. The
+ * caller guarantees distinct < max_values, so growth is allowed. */
+static uint32_t alloc_slot(lw_burst *b, bkey *k)
+{
+    if (k->free_slot != NIL) {
+        uint32_t s = k->free_slot;
+        k->free_slot = k->vals[s].next;
+        return s;
+    }
+    if (k->used == k->cap) {
+        uint32_t newcap = k->cap ? k->cap * 2 : INITIAL_VALUES;
+        if (newcap > b->cfg.max_values)
+            newcap = b->cfg.max_values;
+        if (newcap <= k->cap || !grow_values(k, newcap)) {
+            b->ctr[LW_BURST_CTR_ALLOC_FAILED]++;
+            return NIL;
+        }
+    }
+    return k->used++;
+}
+
+static void val_unlink(bkey *k, uint32_t s)
+{
+    bval *v = &k->vals[s];
+    if (v->prev != NIL)
+        k->vals[v->prev].next = v->next;
+    else
+        k->head = v->next;
+    if (v->next != NIL)
+        k->vals[v->next].prev = v->prev;
+    else
+        k->tail = v->prev;
+}
+
+static void val_append(bkey *k, uint32_t s)
+{
+    bval *v = &k->vals[s];
+    v->next = NIL;
+    v->prev = k->tail;
+    if (k->tail != NIL)
+        k->vals[k->tail].next = s;
+    else
+        k->head = s;
+    k->tail = s;
+}
+
+/* Drops the values of k that have left the window at `now`. */
+static void expire_values(lw_burst *b, bkey *k, uint64_t now)
+{
+    while (k->head != NIL) {
+        uint32_t s = k->head;
+        bval *v = &k->vals[s];
+        if (now < v->ts || now - v->ts < b->cfg.window_us)
+            break;
+        uint32_t pos = idx_find(k, v->h);
+        if (pos != NIL)
+            idx_delete(k, pos);
+        val_unlink(k, s);
+        k->distinct--;
+        k->per_kind[v->kind]--;
+        v->next = k->free_slot;
+        k->free_slot = s;
+    }
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+static bkey *find_key(const lw_burst *b, uint64_t kh, const void *key, size_t len)
+{
+    for (bkey *k = b->buckets[kh & b->mask]; k; k = k->hnext)
+        if (k->khash == kh && k->key_len == len && memcmp(k->key, key, len) == 0)
+            return k;
+    return NULL;
+}
+
+static void drop_key(lw_burst *b, bkey *k)
+{
+    bkey **pp = &b->buckets[k->khash & b->mask];
+    while (*pp && *pp != k)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = k->hnext;
+    lru_remove(b, k);
+    /* masked samples only, but there is no reason to keep them */
+    free(k->vals);
+    free(k->idx);
+    memset(k, 0, sizeof(*k));
+    k->hnext = b->free_keys;
+    b->free_keys = k;
+    b->count--;
+}
+
+static bkey *new_key(lw_burst *b, uint64_t kh, const void *key, size_t len)
+{
+    if (b->count >= b->cfg.max_keys && b->lru_head) {
+        drop_key(b, b->lru_head);
+        b->ctr[LW_BURST_CTR_KEYS_EVICTED]++;
+    }
+    bkey *k = b->free_keys;
+    if (k) {
+        b->free_keys = k->hnext;
+    } else {
+        k = calloc(1, sizeof(*k));
+        if (!k) {
+            b->ctr[LW_BURST_CTR_ALLOC_FAILED]++;
+            return NULL;
+        }
+    }
+    k->khash = kh;
+    k->key_len = (uint8_t)len;
+    memcpy(k->key, key, len);
+    k->free_slot = k->head = k->tail = NIL;
+    bkey **bucket = &b->buckets[kh & b->mask];
+    k->hnext = *bucket;
+    *bucket = k;
+    lru_append(b, k);
+    b->count++;
+    b->ctr[LW_BURST_CTR_KEYS_CREATED]++;
+    return k;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+lw_burst *lw_burst_new(const lw_burst_config *cfg, uint64_t *counters)
+{
+    if (!cfg || !counters || cfg->window_us == 0 || cfg->threshold == 0 || cfg->max_keys == 0 ||
+        cfg->max_keys > MAX_LIMIT || cfg->max_values < cfg->threshold ||
+        cfg->max_values > MAX_LIMIT || cfg->samples > LW_BURST_MAX_SAMPLES)
+        return NULL;
+    lw_burst *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->cfg = *cfg;
+    b->ctr = counters;
+    uint32_t n = 1;
+    while (n < cfg->max_keys)
+        n <<= 1;
+    b->buckets = calloc(n, sizeof(*b->buckets));
+    if (!b->buckets) {
+        free(b);
+        return NULL;
+    }
+    b->mask = n - 1;
+    return b;
+}
+
+void lw_burst_free(lw_burst *b)
+{
+    if (!b)
+        return;
+    while (b->lru_head)
+        drop_key(b, b->lru_head);
+    while (b->free_keys) {
+        bkey *k = b->free_keys;
+        b->free_keys = k->hnext;
+        free(k);
+    }
+    free(b->buckets);
+    sodium_memzero(b->cfg.hash_key, sizeof(b->cfg.hash_key));
+    free(b);
+}
+
+static uint64_t advance_time(lw_burst *b, uint64_t now_us)
+{
+    if (now_us > b->latest)
+        b->latest = now_us;
+    return b->latest;
+}
+
+static bool masked_seen(const lw_burst_report *r, const char *m)
+{
+    for (size_t i = 0; i < r->sample_count; i++)
+        if (strcmp(r->samples[i], m) == 0)
+            return true;
+    return false;
+}
+
+static void fill_report(const lw_burst *b, const bkey *k, lw_burst_report *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->distinct = k->distinct;
+    memcpy(r->per_kind, k->per_kind, sizeof(r->per_kind));
+    r->first_ts_us = k->head != NIL ? k->vals[k->head].ts : 0;
+    /* oldest first: the values that started the burst; identical masked
+     * forms of different values (two cards ending 1234) are shown once */
+    for (uint32_t s = k->head; s != NIL && r->sample_count < b->cfg.samples; s = k->vals[s].next) {
+        const char *m = k->vals[s].masked;
+        if (m[0] == '\0' || masked_seen(r, m))
+            continue;
+        memcpy(r->samples[r->sample_count], m, LW_PII_MASK_MAX);
+        r->sample_count++;
+    }
+}
+
+/* Records a new value in k; false when it could not be tracked. */
+static bool insert_value(lw_burst *b, bkey *k, const lw_pii_value *v, uint64_t h, uint64_t now)
+{
+    uint32_t s = alloc_slot(b, k);
+    if (s == NIL)
+        return false;
+    bval *e = &k->vals[s];
+    e->h = h;
+    e->ts = now;
+    e->kind = v->kind;
+    size_t mlen = strnlen(v->masked, LW_PII_MASK_MAX - 1);
+    memcpy(e->masked, v->masked, mlen);
+    e->masked[mlen] = '\0';
+    val_append(k, s);
+    idx_insert(k, s);
+    k->distinct++;
+    k->per_kind[v->kind]++;
+    if (k->cooling) {
+        k->grown++;
+        k->grown_per_kind[v->kind]++;
+    }
+    return true;
+}
+
+bool lw_burst_add(lw_burst *b, const void *key, size_t key_len, const lw_pii_value *v,
+                  uint64_t now_us, lw_burst_report *report)
+{
+    /* kinds come from the signature set, which has at most this many */
+    if (key_len > LW_BURST_KEY_MAX || v->kind >= LW_BURST_MAX_KINDS)
+        return false;
+    uint64_t now = advance_time(b, now_us);
+    b->ctr[LW_BURST_CTR_VALUES]++;
+
+    uint64_t kh = key_hash(b, key, key_len);
+    bkey *k = find_key(b, kh, key, key_len);
+    if (!k) {
+        k = new_key(b, kh, key, key_len);
+        if (!k)
+            return false;
+    } else if (b->lru_tail != k) {
+        lru_remove(b, k);
+        lru_append(b, k);
+    }
+    k->last_us = now;
+    expire_values(b, k, now);
+
+    uint64_t h = value_hash(b, v);
+    uint32_t pos = idx_find(k, h);
+    if (pos != NIL) {
+        uint32_t s = k->idx[pos] - 1;
+        k->vals[s].ts = now;
+        if (k->tail != s) {
+            val_unlink(k, s);
+            val_append(k, s);
+        }
+    } else if (k->distinct >= b->cfg.max_values) {
+        b->ctr[LW_BURST_CTR_VALUES_CAPPED]++;
+    } else if (insert_value(b, k, v, h, now)) {
+        b->ctr[LW_BURST_CTR_VALUES_NEW]++;
+    }
+
+    if (k->distinct < b->cfg.threshold)
+        return false;
+    if (k->cooling && now - k->alert_us < b->cfg.window_us) {
+        b->ctr[LW_BURST_CTR_SUPPRESSED]++;
+        return false;
+    }
+    k->cooling = true;
+    k->alert_us = now;
+    k->grown = 0;
+    memset(k->grown_per_kind, 0, sizeof(k->grown_per_kind));
+    b->ctr[LW_BURST_CTR_ALERTS]++;
+    if (report)
+        fill_report(b, k, report);
+    return true;
+}
+
+size_t lw_burst_expire(lw_burst *b, uint64_t now_us, size_t budget)
+{
+    uint64_t now = advance_time(b, now_us);
+    size_t n = 0;
+    while (n < budget && b->lru_head) {
+        bkey *k = b->lru_head;
+        /* alert_us <= last_us, so an idle key is also out of cool-down;
+         * the second test keeps that true should the ordering change */
+        if (now - k->last_us < b->cfg.window_us ||
+            (k->cooling && now - k->alert_us < b->cfg.window_us))
+            break;
+        drop_key(b, k);
+        b->ctr[LW_BURST_CTR_KEYS_EXPIRED]++;
+        n++;
+    }
+    return n;
+}
+
+size_t lw_burst_key_count(const lw_burst *b)
+{
+    return b->count;
+}
+
+uint32_t lw_burst_distinct(const lw_burst *b, const void *key, size_t key_len)
+{
+    if (key_len > LW_BURST_KEY_MAX)
+        return 0;
+    const bkey *k = find_key(b, key_hash(b, key, key_len), key, key_len);
+    return k ? k->distinct : 0;
+}
+
+bool lw_burst_growth(const lw_burst *b, const void *key, size_t key_len, uint32_t *added,
+                     uint32_t per_kind_added[LW_BURST_MAX_KINDS])
+{
+    if (key_len > LW_BURST_KEY_MAX)
+        return false;
+    const bkey *k = find_key(b, key_hash(b, key, key_len), key, key_len);
+    if (!k || !k->cooling)
+        return false;
+    *added = k->grown;
+    memcpy(per_kind_added, k->grown_per_kind, sizeof(k->grown_per_kind));
+    return true;
+}

@@ -1,0 +1,1005 @@
+#!/usr/bin/env python3
+"""gen_pcaps.py - writes every synthetic capture under pcaps/ that the e2e tests replay.
+
+Run from anywhere: `python3 tests/tools/gen_pcaps.py` rewrites all files. Output is
+byte-identical from one run to the next: timestamps come from a fixed clock (start
+2024-03-01T09:00:00Z, fixed steps), every random choice comes from a random.Random
+seeded with a fixed string per capture, and nothing reads the wall clock or the
+environment. Only the Python 3 standard library is used.
+
+Everything in the captures is fictional:
+  * emails are at example.com / example.org / example.net (RFC 2606);
+  * phone numbers are NANP 555-0100..555-0199, the range set aside for fiction;
+  * payment cards use the Visa (4) and Mastercard (51-55) prefixes with random
+    digits and a correct Luhn digit; SSNs are structurally valid random numbers
+    that avoid the well-known published ones; IBANs are DE / GB with correct
+    ISO 7064 mod-97 check digits but invented bank codes and accounts.
+Inside hosts are 10.0.0.0/8, 192.168.0.0/16 and fd00::/8 (inside the default
+home_net); outside hosts are documentation ranges 198.51.100.0/24, 203.0.113.0/24
+and 2001:db8::/32.
+
+Captures (expected result at default thresholds: burst.threshold 20, window 60 s):
+
+  demo/demo.pcap                 10.1.2.3 browses (GETs to 203.0.113.10 and
+                                 198.51.100.20, HTML answers), then POSTs a text/csv
+                                 body of 40 customer rows (name,email,phone,card) to
+                                 203.0.113.50:80 in 1448-byte segments. One alert.
+  http_post_records.pcap         10.1.2.3 -> 203.0.113.50:80 POST of 30 rows
+                                 (name,email,phone,card,ssn). One alert.
+  http_post_records_ipv6.pcap    the same rows over IPv6, fd00::10 -> 2001:db8::50.
+  http_post_records_vlan.pcap    the same as http_post_records inside 802.1Q VLAN 100.
+  http_post_records_qinq.pcap    the same inside QinQ: outer 0x88a8 VLAN 200, inner
+                                 0x8100 VLAN 100.
+  server_inside_answers.pcap     outside client 198.51.100.7 GETs /export from the
+                                 inside server 10.9.9.9:8080, which answers with 50
+                                 rows (name,email,phone,iban). One alert whose src_ip
+                                 is the inside server.
+  inside_to_inside.pcap          10.1.2.3 -> 10.5.5.5:80 POST of 100 rows. No alert.
+  outside_to_inside.pcap         198.51.100.7 -> 10.9.9.9:80 POST of 100 rows. No alert.
+  email_below_threshold.pcap     SMTP 10.1.2.3 -> 203.0.113.25:25: EHLO, MAIL FROM,
+                                 RCPT TO, DATA with a short message; 3 distinct emails
+                                 and 1 phone in all. No alert.
+  repeated_values.pcap           one POST whose ~80 KB body holds 5,000 email
+                                 occurrences that cycle through the same 3 addresses.
+                                 No alert (3 distinct values).
+  numeric_noise.pcap             POST of numbers that look like PII but must not
+                                 validate: unix times, ISO dates, non-Luhn 16-digit
+                                 ids, UUIDs, versions, IPv4 addresses, bare 9-digit
+                                 numbers, SSN-shaped 000-/666-/9xx-, group 00, serial
+                                 0000, phone-shaped N11/555/0xx/1xx area codes and
+                                 0xx/1xx exchanges, IBAN-shaped with wrong check digits,
+                                 hex strings. No alert (ideally no validated match).
+  tls_bytes.pcap                 10.1.2.3 -> 203.0.113.80:443: TLS record headers
+                                 (16 03 01 ClientHello, 16 03 03 ServerHello, 17 03 03
+                                 Application Data) around seeded random bytes, about
+                                 170 KB in all. No alert.
+  malformed_interleaved.pcap     the http_post_records leak (own seed, 30 rows) with
+                                 malformed frames between its packets: truncated
+                                 Ethernet, IPv4 IHL < 5 and IHL > total length, total
+                                 length > frame, a frame cut by the capture, TCP data
+                                 offset 15 beyond the segment, UDP length too big and
+                                 too small, IPv6 with 100 destination-options headers,
+                                 with hop-by-hop after another header, and with an
+                                 extension header longer than the packet, zero-length
+                                 frames, seeded garbage. The malformed frames use the
+                                 same hosts but other ports. Alert still expected.
+  snaplen96.pcap                 the demo traffic with snaplen 96 (caplen <= 96,
+                                 wire length kept). No alert, no crash.
+  split_segments.pcap            25 rows (name,email,card) where every email and every
+                                 card is cut in the middle by a TCP segment boundary
+                                 (in-order segments). One alert, 50 distinct values.
+  linktypes/sll.pcap             a 25-email POST as LINKTYPE_LINUX_SLL (113).
+  linktypes/sll2.pcap            the same as LINKTYPE_LINUX_SLL2 (276).
+  linktypes/raw.pcap             the same as LINKTYPE_RAW (101), bare IPv4.
+  linktypes/null.pcap            the same as LINKTYPE_NULL (0), AF_INET = 2 as a
+                                 little-endian 32-bit word (the writer's byte order).
+  linktypes/ethernet.pcapng      the same as pcapng (SHB, IDB with if_name, EPBs).
+  truncated_last_record.pcap     a complete 25-email leak (connection closed), then a
+                                 last record header that claims 1514 bytes of which
+                                 only 20 are in the file. The sensor reports the cut
+                                 on stderr and still alerts on what came before.
+"""
+
+import os
+import random
+import re
+import struct
+import sys
+
+# 2024-03-01T09:00:00Z as seconds since the epoch.
+T0_S = 1709283600
+STEP_US = 1000  # one packet every millisecond unless a session says otherwise
+
+LINKTYPE_NULL = 0
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_LINUX_SLL2 = 276
+
+ETH_IPV4 = 0x0800
+ETH_IPV6 = 0x86DD
+ETH_VLAN = 0x8100
+ETH_QINQ = 0x88A8
+
+PROTO_TCP = 6
+PROTO_UDP = 17
+
+TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+
+# ---------------------------------------------------------------------------
+# Addresses and checksums
+# ---------------------------------------------------------------------------
+
+
+def ip4(s):
+    return bytes(int(x) for x in s.split("."))
+
+
+def ip6(s):
+    """Parses a textual IPv6 address (with at most one '::') into 16 bytes."""
+    if "::" in s:
+        head, tail = s.split("::")
+        h = [int(x, 16) for x in head.split(":")] if head else []
+        t = [int(x, 16) for x in tail.split(":")] if tail else []
+        groups = h + [0] * (8 - len(h) - len(t)) + t
+    else:
+        groups = [int(x, 16) for x in s.split(":")]
+    assert len(groups) == 8
+    return struct.pack("!8H", *groups)
+
+
+def addr(s):
+    return ip6(s) if ":" in s else ip4(s)
+
+
+def inet_sum(data):
+    """RFC 1071 ones' complement sum, folded and complemented."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return (~total) & 0xFFFF
+
+
+def mac_for(a):
+    """A locally administered MAC derived from the address (stable per host)."""
+    return b"\x02\x00" + a[-4:]
+
+
+# ---------------------------------------------------------------------------
+# Network and transport layers
+# ---------------------------------------------------------------------------
+
+
+def ipv4_header(src, dst, proto, payload_len, ident, ttl=64, ihl=5, total_len=None, options=b""):
+    tl = 20 + len(options) + payload_len if total_len is None else total_len
+    hdr = struct.pack("!BBHHHBBH4s4s", (4 << 4) | ihl, 0, tl, ident, 0x4000, ttl, proto, 0, src, dst)
+    hdr += options
+    csum = inet_sum(hdr)
+    return hdr[:10] + struct.pack("!H", csum) + hdr[12:]
+
+
+def ipv6_header(src, dst, next_hdr, payload_len, hop_limit=64):
+    return struct.pack("!IHBB16s16s", 6 << 28, payload_len, next_hdr, hop_limit, src, dst)
+
+
+def pseudo_header(src, dst, proto, length):
+    if len(src) == 4:
+        return struct.pack("!4s4sBBH", src, dst, 0, proto, length)
+    return struct.pack("!16s16sIxxxB", src, dst, length, proto)
+
+
+def tcp_segment(src, dst, sport, dport, seq, ack, flags, payload=b"", window=64240, options=b""):
+    assert len(options) % 4 == 0
+    doff = (20 + len(options)) // 4
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, doff << 4, flags,
+                      window, 0, 0) + options
+    csum = inet_sum(pseudo_header(src, dst, PROTO_TCP, len(hdr) + len(payload)) + hdr + payload)
+    return hdr[:16] + struct.pack("!H", csum) + hdr[18:] + payload
+
+
+def udp_datagram(src, dst, sport, dport, payload):
+    length = 8 + len(payload)
+    hdr = struct.pack("!HHHH", sport, dport, length, 0)
+    csum = inet_sum(pseudo_header(src, dst, PROTO_UDP, length) + hdr + payload)
+    if csum == 0:
+        csum = 0xFFFF  # RFC 768: a computed zero is sent as all ones
+    return hdr[:6] + struct.pack("!H", csum) + payload
+
+
+class IpIds:
+    """Per-source IPv4 identification counters, so every run numbers alike."""
+
+    def __init__(self):
+        self.next = {}
+
+    def take(self, src):
+        v = self.next.get(src, 0x1000 + src[-1] * 16)
+        self.next[src] = (v + 1) & 0xFFFF
+        return v
+
+
+def ip_packet(ids, src, dst, proto, l4):
+    if len(src) == 4:
+        return ipv4_header(src, dst, proto, len(l4), ids.take(src)) + l4
+    return ipv6_header(src, dst, proto, len(l4)) + l4
+
+
+# ---------------------------------------------------------------------------
+# Link layers: each takes an IP packet and returns the frame
+# ---------------------------------------------------------------------------
+
+
+def ethertype_of(ip):
+    return ETH_IPV6 if (ip[0] >> 4) == 6 else ETH_IPV4
+
+
+def ip_addrs(ip):
+    if (ip[0] >> 4) == 6:
+        return ip[8:24], ip[24:40]
+    return ip[12:16], ip[16:20]
+
+
+def link_ethernet(ip):
+    s, d = ip_addrs(ip)
+    return mac_for(d) + mac_for(s) + struct.pack("!H", ethertype_of(ip)) + ip
+
+
+def link_vlan(vid):
+    def f(ip):
+        s, d = ip_addrs(ip)
+        return (mac_for(d) + mac_for(s) + struct.pack("!HHH", ETH_VLAN, vid & 0x0FFF, ethertype_of(ip)) + ip)
+
+    return f
+
+
+def link_qinq(outer_vid, inner_vid):
+    def f(ip):
+        s, d = ip_addrs(ip)
+        return (mac_for(d) + mac_for(s) + struct.pack("!HHHHH", ETH_QINQ, outer_vid & 0x0FFF, ETH_VLAN,
+                                                      inner_vid & 0x0FFF, ethertype_of(ip)) + ip)
+
+    return f
+
+
+def link_sll(ip):
+    """Linux cooked v1: packet type, ARPHRD_ETHER, address length, address (8), protocol."""
+    s, _ = ip_addrs(ip)
+    pkttype = 4 if s[0] == 10 else 0  # 4 = sent by us, 0 = to us
+    return struct.pack("!HHH8sH", pkttype, 1, 6, mac_for(s) + b"\0\0", ethertype_of(ip)) + ip
+
+
+def link_sll2(ip):
+    """Linux cooked v2: protocol, reserved, ifindex, ARPHRD_ETHER, pkttype, addr len, addr (8)."""
+    s, _ = ip_addrs(ip)
+    pkttype = 4 if s[0] == 10 else 0
+    return struct.pack("!HHIHBB8s", ethertype_of(ip), 0, 2, 1, pkttype, 6, mac_for(s) + b"\0\0") + ip
+
+
+def link_raw(ip):
+    return ip
+
+
+def link_null(ip):
+    # DLT_NULL: the address family in the byte order of the host that wrote the
+    # file; this writer is little-endian, and AF_INET is 2 everywhere.
+    assert ethertype_of(ip) == ETH_IPV4
+    return struct.pack("<I", 2) + ip
+
+
+# ---------------------------------------------------------------------------
+# Capture container and file writers
+# ---------------------------------------------------------------------------
+
+
+class Capture:
+    """An ordered list of (timestamp_us, frame, wire_len) with a deterministic clock."""
+
+    def __init__(self, linktype=LINKTYPE_ETHERNET, link=link_ethernet, start_us=None):
+        self.linktype = linktype
+        self.link = link
+        self.now_us = T0_S * 1000000 if start_us is None else start_us
+        self.records = []
+        self.ids = IpIds()
+
+    def tick(self, us=STEP_US):
+        self.now_us += us
+
+    def add_frame(self, frame, wire_len=None, step=STEP_US):
+        self.tick(step)
+        self.records.append((self.now_us, frame, len(frame) if wire_len is None else wire_len))
+
+    def add_ip(self, ip, step=STEP_US):
+        self.add_frame(self.link(ip), step=step)
+
+
+def pcap_bytes(cap, snaplen=65535, truncate_tail=None):
+    """Classic pcap, microsecond, little-endian. Frames longer than snaplen are cut
+    to snaplen (caplen) while the wire length is kept."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, cap.linktype)]
+    for ts, frame, wire in cap.records:
+        data = frame[:snaplen]
+        out.append(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(data), wire))
+        out.append(data)
+    if truncate_tail is not None:
+        claimed, present = truncate_tail
+        ts = cap.records[-1][0] + STEP_US
+        out.append(struct.pack("<IIII", ts // 1000000, ts % 1000000, claimed, claimed))
+        out.append(bytes(range(present)))
+    return b"".join(out)
+
+
+def pcapng_option(code, value):
+    pad = (-len(value)) % 4
+    return struct.pack("<HH", code, len(value)) + value + b"\0" * pad
+
+
+def pcapng_block(btype, body):
+    total = 12 + len(body)
+    assert total % 4 == 0
+    return struct.pack("<II", btype, total) + body + struct.pack("<I", total)
+
+
+def pcapng_bytes(cap, snaplen=65535):
+    """pcapng: one SHB (with shb_userappl), one IDB (if_name, if_tsresol = 6) and one
+    Enhanced Packet Block per frame, all little-endian."""
+    shb_opts = pcapng_option(4, b"leakwatch gen_pcaps.py") + pcapng_option(0, b"")
+    shb = pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + shb_opts)
+    idb_opts = pcapng_option(2, b"eth0") + pcapng_option(9, b"\x06") + pcapng_option(0, b"")
+    idb = pcapng_block(0x00000001, struct.pack("<HHI", cap.linktype, 0, snaplen) + idb_opts)
+    out = [shb, idb]
+    for ts, frame, wire in cap.records:
+        data = frame[:snaplen]
+        pad = (-len(data)) % 4
+        body = struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(data), wire) + data + b"\0" * pad
+        out.append(pcapng_block(0x00000006, body))
+    return b"".join(out)
+
+
+# ---------------------------------------------------------------------------
+# TCP session builder
+# ---------------------------------------------------------------------------
+
+
+class TcpSession:
+    """One TCP connection with correct sequence and acknowledgement numbers.
+
+    The client opens with SYN / SYN-ACK / ACK (MSS option on both SYNs), each
+    send() cuts the bytes into segments of at most `mss` (or at the explicit cut
+    points given), the peer acknowledges every second segment and the last one,
+    and close() does FIN-ACK / FIN-ACK / ACK from the client side.
+    """
+
+    def __init__(self, cap, rng, cli, cport, srv, sport, mss=1448):
+        self.cap = cap
+        self.cli, self.srv = addr(cli), addr(srv)
+        self.cport, self.sport = cport, sport
+        self.mss = mss
+        self.seq = {"c": rng.getrandbits(32), "s": rng.getrandbits(32)}
+        self.ack = {"c": 0, "s": 0}
+
+    def _ends(self, d):
+        if d == "c":
+            return self.cli, self.srv, self.cport, self.sport, "s"
+        return self.srv, self.cli, self.sport, self.cport, "c"
+
+    def _emit(self, d, flags, payload=b"", options=b"", step=STEP_US):
+        src, dst, sp, dp, _ = self._ends(d)
+        seg = tcp_segment(src, dst, sp, dp, self.seq[d], self.ack[d] if flags & TCP_ACK else 0, flags,
+                          payload, options=options)
+        self.cap.add_ip(ip_packet(self.cap.ids, src, dst, PROTO_TCP, seg), step=step)
+
+    def _advance(self, d, n):
+        other = self._ends(d)[4]
+        self.seq[d] = (self.seq[d] + n) & 0xFFFFFFFF
+        self.ack[other] = self.seq[d]
+
+    def handshake(self):
+        mss_c = struct.pack("!BBH", 2, 4, self.mss)
+        self._emit("c", TCP_SYN, options=mss_c)
+        self._advance("c", 1)
+        self._emit("s", TCP_SYN | TCP_ACK, options=mss_c, step=20000)
+        self._advance("s", 1)
+        self._emit("c", TCP_ACK, step=20000)
+
+    def send(self, d, data, cuts=None, ack_every=2):
+        """Sends data from d ('c' or 's'). cuts: explicit segment end offsets."""
+        if cuts is None:
+            cuts = list(range(self.mss, len(data), self.mss))
+        bounds = [0] + [c for c in cuts if 0 < c < len(data)] + [len(data)]
+        other = self._ends(d)[4]
+        n = len(bounds) - 1
+        for i in range(n):
+            piece = data[bounds[i]:bounds[i + 1]]
+            assert len(piece) <= self.mss
+            last = i == n - 1
+            self._emit(d, TCP_ACK | (TCP_PSH if last else 0), piece)
+            self._advance(d, len(piece))
+            if last or (i + 1) % ack_every == 0:
+                self._emit(other, TCP_ACK)
+
+    def close(self):
+        self._emit("c", TCP_FIN | TCP_ACK, step=5000)
+        self._advance("c", 1)
+        self._emit("s", TCP_FIN | TCP_ACK, step=20000)
+        self._advance("s", 1)
+        self._emit("c", TCP_ACK, step=20000)
+
+
+# ---------------------------------------------------------------------------
+# Fake data (deterministic, fictional)
+# ---------------------------------------------------------------------------
+
+FIRST_NAMES = [
+    "Alice", "Bruno", "Chloe", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",
+    "Kara", "Liam", "Maya", "Nils", "Olga", "Pablo", "Quinn", "Rosa", "Sami", "Tara",
+    "Umar", "Vera", "Wes", "Xenia", "Yusuf", "Zoe", "Aaron", "Bianca", "Carlos", "Dana",
+]
+LAST_NAMES = [
+    "Abbott", "Brennan", "Castillo", "Dubois", "Eriksen", "Fischer", "Gallo", "Hayes",
+    "Ibarra", "Jansen", "Kowalski", "Lindqvist", "Moreau", "Novak", "Okafor", "Petrov",
+    "Quintero", "Romano", "Schulz", "Tanaka", "Underwood", "Vasquez", "Weber", "Yilmaz",
+    "Zimmer", "Arnaud", "Bauer", "Conti", "Delgado", "Engel",
+]
+EMAIL_DOMAINS = ["example.com", "example.org", "example.net"]
+AREA_CODES = [202, 212, 312, 415, 617, 713]
+PUBLISHED_SSNS = {"078-05-1120", "219-09-9999", "123-45-6789"}
+
+
+def luhn_check_digit(partial):
+    """The digit that makes partial + digit pass Luhn."""
+    total = 0
+    for i, ch in enumerate(reversed(partial)):
+        d = int(ch)
+        if i % 2 == 0:  # these positions are doubled once the check digit is appended
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def luhn_ok(digits):
+    return luhn_check_digit(digits[:-1]) == digits[-1]
+
+
+def iban_check(country, bban):
+    """ISO 13616 check digits: move country + '00' behind the BBAN, letters -> 10..35,
+    98 - (number mod 97)."""
+    s = bban + country + "00"
+    num = "".join(str(int(c, 36)) for c in s)
+    return "%02d" % (98 - int(num) % 97)
+
+
+def iban_ok(iban):
+    s = iban[4:] + iban[:4]
+    return int("".join(str(int(c, 36)) for c in s)) % 97 == 1
+
+
+class Fake:
+    """Generates distinct fictional records from one seeded random.Random."""
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.seen = set()
+
+    def _unique(self, make):
+        for _ in range(10000):
+            v = make()
+            if v not in self.seen:
+                self.seen.add(v)
+                return v
+        raise RuntimeError("value space exhausted")
+
+    def name(self):
+        return "%s %s" % (self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES))
+
+    def email(self, name):
+        first, last = name.lower().split()
+        r = self.rng
+
+        def make():
+            style = r.randrange(3)
+            if style == 0:
+                local = "%s.%s" % (first, last)
+            elif style == 1:
+                local = "%s%s%d" % (first[0], last, r.randrange(10, 100))
+            else:
+                local = "%s_%s%d" % (first, last[:3], r.randrange(1, 10))
+            return "%s@%s" % (local, r.choice(EMAIL_DOMAINS))
+
+        return self._unique(make)
+
+    def phone(self):
+        r = self.rng
+        return self._unique(lambda: "(%d) 555-%04d" % (r.choice(AREA_CODES), r.randrange(100, 200)))
+
+    def card(self):
+        r = self.rng
+
+        def make():
+            if r.randrange(2):
+                partial = "4" + "".join(str(r.randrange(10)) for _ in range(14))
+            else:
+                partial = str(r.randrange(51, 56)) + "".join(str(r.randrange(10)) for _ in range(13))
+            return partial + luhn_check_digit(partial)
+
+        return self._unique(make)
+
+    def ssn(self):
+        r = self.rng
+
+        def make():
+            while True:
+                area = r.randrange(1, 666)
+                s = "%03d-%02d-%04d" % (area, r.randrange(1, 100), r.randrange(1, 10000))
+                if s not in PUBLISHED_SSNS:
+                    return s
+
+        return self._unique(make)
+
+    def iban(self):
+        r = self.rng
+
+        def make():
+            if r.randrange(2):
+                bban = "".join(str(r.randrange(10)) for _ in range(18))
+                return "DE" + iban_check("DE", bban) + bban
+            bank = "".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(4))
+            bban = bank + "".join(str(r.randrange(10)) for _ in range(14))
+            return "GB" + iban_check("GB", bban) + bban
+
+        return self._unique(make)
+
+    def rows(self, n, fields):
+        """n CSV rows (with a header line) of the named fields."""
+        lines = [",".join(fields)]
+        for _ in range(n):
+            nm = self.name()
+            row = []
+            for f in fields:
+                if f == "name":
+                    row.append(nm)
+                elif f == "email":
+                    row.append(self.email(nm))
+                else:
+                    row.append(getattr(self, f)())
+            lines.append(",".join(row))
+        return ("\n".join(lines) + "\n").encode()
+
+
+# ---------------------------------------------------------------------------
+# Application payloads
+# ---------------------------------------------------------------------------
+
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:123.0) Gecko/20100101 Firefox/123.0"
+
+
+def http_request(method, path, host, body=b"", ctype=None):
+    h = ["%s %s HTTP/1.1" % (method, path), "Host: %s" % host, "User-Agent: %s" % USER_AGENT,
+         "Accept: */*"]
+    if body or method == "POST":
+        h.append("Content-Type: %s" % (ctype or "application/octet-stream"))
+        h.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(h) + "\r\n\r\n").encode() + body
+
+
+def http_response(status, body=b"", ctype="text/html; charset=utf-8"):
+    h = ["HTTP/1.1 %s" % status, "Date: Fri, 01 Mar 2024 09:00:00 GMT", "Server: nginx",
+         "Content-Type: %s" % ctype, "Content-Length: %d" % len(body)]
+    return ("\r\n".join(h) + "\r\n\r\n").encode() + body
+
+
+LOREM = ("Network sensors read packets, rebuild streams and look for patterns. This page is "
+         "filler text for a test capture and holds no personal data of any kind. ")
+
+
+def html_page(title, paragraphs):
+    body = "".join("<p>%s</p>\n" % (LOREM * (1 + i % 3)) for i in range(paragraphs))
+    return ("<!DOCTYPE html>\n<html><head><title>%s</title></head>\n<body>\n<h1>%s</h1>\n%s</body></html>\n"
+            % (title, title, body)).encode()
+
+
+class Ports:
+    """Ephemeral client ports handed out in order."""
+
+    def __init__(self, first=49152):
+        self.n = first
+
+    def take(self):
+        self.n += 1
+        return self.n
+
+
+def http_exchange(cap, rng, ports, cli, srv, sport, request, response, mss=1448, cuts=None):
+    s = TcpSession(cap, rng, cli, ports.take(), srv, sport, mss=mss)
+    s.handshake()
+    s.send("c", request, cuts=cuts)
+    s.send("s", response)
+    s.close()
+    cap.tick(200000)
+    return s
+
+
+def benign_browsing(cap, rng, ports, cli="10.1.2.3"):
+    pages = [("203.0.113.10", "www.example.com", "/", 6), ("203.0.113.10", "www.example.com", "/about", 2),
+             ("198.51.100.20", "news.example.org", "/today", 4)]
+    for srv, host, path, paras in pages:
+        http_exchange(cap, rng, ports, cli, srv, 80, http_request("GET", path, host),
+                      http_response("200 OK", html_page(host + path, paras)))
+    http_exchange(cap, rng, ports, cli, "203.0.113.10", 80, http_request("GET", "/style.css", "www.example.com"),
+                  http_response("200 OK", b"body { font-family: sans-serif; margin: 2em; }\n", "text/css"))
+
+
+def post_csv(cap, rng, ports, cli, srv, body, host="upload.example.net", path="/api/import", mss=1448,
+             cuts=None, sport=80):
+    req = http_request("POST", path, host, body, "text/csv")
+    if cuts is not None:
+        off = len(req) - len(body)
+        cuts = [off + c for c in cuts]
+    http_exchange(cap, rng, ports, cli, srv, sport, req,
+                  http_response("201 Created", b'{"status":"ok"}\n', "application/json"), mss=mss, cuts=cuts)
+
+
+# ---------------------------------------------------------------------------
+# The captures
+# ---------------------------------------------------------------------------
+
+
+def demo_capture():
+    rng = random.Random("leakwatch-demo")
+    cap = Capture()
+    ports = Ports()
+    benign_browsing(cap, rng, ports)
+    body = Fake("leakwatch-demo-records").rows(40, ["name", "email", "phone", "card"])
+    post_csv(cap, rng, ports, "10.1.2.3", "203.0.113.50", body)
+    http_exchange(cap, rng, ports, "10.1.2.3", "198.51.100.20", 80, http_request("GET", "/", "news.example.org"),
+                  http_response("200 OK", html_page("news.example.org", 3)))
+    return cap
+
+
+def post_records_capture(link=link_ethernet, cli="10.1.2.3", srv="203.0.113.50", mss=1448,
+                         seed="leakwatch-http-post-records"):
+    rng = random.Random(seed + "-tcp")
+    cap = Capture(link=link)
+    ports = Ports()
+    body = Fake(seed).rows(30, ["name", "email", "phone", "card", "ssn"])
+    post_csv(cap, rng, ports, cli, srv, body, mss=mss)
+    return cap
+
+
+def server_inside_answers():
+    rng = random.Random("leakwatch-server-inside")
+    cap = Capture()
+    body = Fake("leakwatch-server-inside-records").rows(50, ["name", "email", "phone", "iban"])
+    http_exchange(cap, rng, Ports(51000), "198.51.100.7", "10.9.9.9", 8080,
+                  http_request("GET", "/export?format=csv", "crm.internal.example.com"),
+                  http_response("200 OK", body, "text/csv"))
+    return cap
+
+
+def bulk_upload(name, cli, srv):
+    rng = random.Random("leakwatch-%s" % name)
+    cap = Capture()
+    body = Fake("leakwatch-%s-records" % name).rows(100, ["name", "email", "phone", "card", "ssn"])
+    post_csv(cap, rng, Ports(), cli, srv, body, host="files.internal.example.com", path="/upload")
+    return cap
+
+
+def smtp_capture():
+    rng = random.Random("leakwatch-smtp")
+    cap = Capture()
+    f = Fake("leakwatch-smtp-values")
+    sender, rcpt, cc = f.email(f.name()), f.email(f.name()), f.email(f.name())
+    phone = f.phone()
+    s = TcpSession(cap, rng, "10.1.2.3", 49500, "203.0.113.25", 25)
+    s.handshake()
+    script = [
+        ("s", "220 mail.example.net ESMTP ready\r\n"),
+        ("c", "EHLO ws-0123.corp.example.com\r\n"),
+        ("s", "250-mail.example.net Hello\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n250 HELP\r\n"),
+        ("c", "MAIL FROM:<%s>\r\n" % sender),
+        ("s", "250 2.1.0 Ok\r\n"),
+        ("c", "RCPT TO:<%s>\r\n" % rcpt),
+        ("s", "250 2.1.5 Ok\r\n"),
+        ("c", "DATA\r\n"),
+        ("s", "354 End data with <CR><LF>.<CR><LF>\r\n"),
+        ("c", "From: <%s>\r\nTo: <%s>\r\nSubject: Lunch on Friday\r\n"
+              "Date: Fri, 01 Mar 2024 09:00:00 +0000\r\nMessage-ID: <lunch-0001@corp>\r\n\r\n"
+              "Hi,\r\n\r\nFriday works for me. I have also invited %s.\r\n"
+              "If anything changes call me on %s.\r\n\r\nThanks\r\n.\r\n" % (sender, rcpt, cc, phone)),
+        ("s", "250 2.0.0 Ok: queued as 4F2A1C0D\r\n"),
+        ("c", "QUIT\r\n"),
+        ("s", "221 2.0.0 Bye\r\n"),
+    ]
+    for d, text in script:
+        s.send(d, text.encode())
+    s.close()
+    return cap
+
+
+def repeated_values_capture():
+    rng = random.Random("leakwatch-repeated")
+    cap = Capture()
+    f = Fake("leakwatch-repeated-values")
+    emails = [f.email(f.name()) for _ in range(3)]
+    body = "".join("%s\n" % emails[i % 3] for i in range(5000)).encode()
+    post_csv(cap, rng, Ports(), "10.1.2.3", "203.0.113.50", body, path="/api/subscribers")
+    return cap
+
+
+def numeric_noise_body(rng):
+    def digits(n):
+        return "".join(str(rng.randrange(10)) for _ in range(n))
+
+    lines = []
+    for i in range(25):
+        t = T0_S + rng.randrange(0, 86400 * 30)
+        while True:
+            ms = "%d%03d" % (t, rng.randrange(1000))
+            if not luhn_ok(ms):  # 13 digits: keep clear of any Luhn-only signature
+                break
+        lines.append("ts=%d ts_ms=%s" % (t, ms))
+        lines.append("date=2024-%02d-%02d time=%02d:%02d:%02d iso=2024-03-01T%02d:%02d:%02d.%06dZ" % (
+            rng.randrange(1, 13), rng.randrange(1, 29), rng.randrange(24), rng.randrange(60), rng.randrange(60),
+            rng.randrange(24), rng.randrange(60), rng.randrange(60), rng.randrange(1000000)))
+        while True:
+            oid = str(rng.randrange(1, 10)) + digits(15)
+            if not luhn_ok(oid):
+                break
+        lines.append("order_id=%s" % oid)
+        while True:
+            grouped = "4" + digits(15)
+            if not luhn_ok(grouped):
+                break
+        lines.append("ref=%s %s %s %s" % (grouped[0:4], grouped[4:8], grouped[8:12], grouped[12:16]))
+        lines.append("uuid=%08x-%04x-4%03x-%04x-%012x" % (rng.getrandbits(32), rng.getrandbits(16),
+                                                          rng.getrandbits(12), 0x8000 | rng.getrandbits(14),
+                                                          rng.getrandbits(48)))
+        lines.append("version=%d.%d.%d.%d" % (rng.randrange(1, 20), rng.randrange(10), rng.randrange(10),
+                                              rng.randrange(1000, 10000)))
+        lines.append("client=%d.%d.%d.%d" % (rng.randrange(1, 224), rng.randrange(256), rng.randrange(256),
+                                             rng.randrange(1, 255)))
+        lines.append("account=%s" % (str(rng.randrange(1, 10)) + digits(8)))
+        lines.append("ssn_like=000-%02d-%04d" % (rng.randrange(1, 100), rng.randrange(1, 10000)))
+        lines.append("ssn_like=666-%02d-%04d" % (rng.randrange(1, 100), rng.randrange(1, 10000)))
+        lines.append("ssn_like=%d-%02d-%04d" % (rng.randrange(900, 1000), rng.randrange(1, 100),
+                                               rng.randrange(1, 10000)))
+        lines.append("ssn_like=%03d-00-%04d" % (rng.randrange(1, 666), rng.randrange(1, 10000)))
+        lines.append("ssn_like=%03d-%02d-0000" % (rng.randrange(1, 666), rng.randrange(1, 100)))
+        n11 = rng.choice([211, 311, 411, 511, 611, 711, 811, 911])
+        lines.append("tel_like=(%d) 555-%04d" % (n11, rng.randrange(100, 200)))
+        lines.append("tel_like=(555) %d%02d-%04d" % (rng.randrange(2, 10), rng.randrange(100),
+                                                     rng.randrange(10000)))
+        lines.append("tel_like=(%d%02d) %d%02d-%04d" % (rng.randrange(0, 2), rng.randrange(100),
+                                                        rng.randrange(2, 10), rng.randrange(100),
+                                                        rng.randrange(10000)))
+        lines.append("tel_like=%d-%d%02d-%04d" % (rng.choice(AREA_CODES), rng.randrange(0, 2),
+                                                  rng.randrange(100), rng.randrange(10000)))
+        bban = digits(18)
+        good = iban_check("DE", bban)
+        bad = "%02d" % ((int(good) + 1 + rng.randrange(90)) % 97 + 2)
+        if bad == good:
+            bad = "%02d" % ((int(good) + 1) % 97 + 2)
+        lines.append("iban_like=DE%s%s" % (bad, bban))
+        while True:
+            hx = "%040x" % rng.getrandbits(160)
+            if not re.search(r"[0-9]{8}", hx):
+                break
+        lines.append("sha1=%s" % hx)
+    return ("\n".join(lines) + "\n").encode()
+
+
+def numeric_noise_capture():
+    rng = random.Random("leakwatch-numeric-noise")
+    cap = Capture()
+    body = numeric_noise_body(random.Random("leakwatch-numeric-noise-body"))
+    req = http_request("POST", "/metrics/ingest", "telemetry.example.net", body, "text/plain")
+    http_exchange(cap, rng, Ports(), "10.1.2.3", "203.0.113.60", 80, req,
+                  http_response("200 OK", b"ok\n", "text/plain"))
+    return cap
+
+
+def tls_record(ctype, payload, version=b"\x03\x03"):
+    return bytes([ctype]) + version + struct.pack("!H", len(payload)) + payload
+
+
+def tls_capture():
+    rng = random.Random("leakwatch-tls")
+    data = random.Random("leakwatch-tls-bytes")
+    cap = Capture()
+    s = TcpSession(cap, rng, "10.1.2.3", 50443, "203.0.113.80", 443)
+    s.handshake()
+    hello = b"\x01" + struct.pack("!I", 508)[1:] + b"\x03\x03" + data.randbytes(506)
+    s.send("c", tls_record(22, hello, b"\x03\x01"))
+    server_hello = b"\x02" + struct.pack("!I", 118)[1:] + b"\x03\x03" + data.randbytes(116)
+    s.send("s", tls_record(22, server_hello) + tls_record(20, b"\x01") + tls_record(23, data.randbytes(3000)))
+    s.send("c", tls_record(20, b"\x01") + tls_record(23, data.randbytes(80)))
+    upload = b"".join(tls_record(23, data.randbytes(16384)) for _ in range(9))
+    s.send("c", upload)
+    s.send("s", tls_record(23, data.randbytes(4000)))
+    s.close()
+    return cap
+
+
+def random_bytes_look_clean(cap):
+    """The seeded random bytes must not happen to contain PII-shaped text."""
+    blob = b"".join(f for _, f, _ in cap.records)
+    assert not re.search(rb"[0-9]{9}", blob), "digit run in random bytes"
+    assert not re.search(rb"[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.[A-Za-z]{2}", blob), "email-like text in random bytes"
+
+
+def malformed_frames(rng, cli, srv):
+    """Frames that each exercise one decoder error; hosts as in the leak, ports not."""
+    c, s = ip4(cli), ip4(srv)
+    eth = mac_for(s) + mac_for(c)
+    ids = IpIds()
+    frames = []  # (frame, wire_len)
+
+    def ip_frame(ip):
+        return eth + struct.pack("!H", ETH_IPV4) + ip
+
+    seg = tcp_segment(c, s, 40001, 80, 1, 0, TCP_SYN)
+    # 1. Ethernet header cut short (10 of 14 bytes).
+    frames.append((eth[:10], 10))
+    # 2. IPv4 IHL 3 (< 5).
+    frames.append((ip_frame(ipv4_header(c, s, PROTO_TCP, len(seg), ids.take(c), ihl=3) + seg), None))
+    # 3. IPv4 IHL 15 (60 bytes) but total length 40.
+    hdr = ipv4_header(c, s, PROTO_TCP, 20, ids.take(c), ihl=15, total_len=40)
+    frames.append((ip_frame(hdr + seg), None))
+    # 4. IPv4 total length 1500 in a 74-byte frame that was captured whole.
+    frames.append((ip_frame(ipv4_header(c, s, PROTO_TCP, 0, ids.take(c), total_len=1500) + seg + b"\0" * 20),
+                   None))
+    # 5. A frame the capture cut: wire length 1514, 74 bytes captured.
+    big = tcp_segment(c, s, 40002, 80, 1, 1, TCP_ACK, b"x" * 1460)
+    full = ip_frame(ipv4_header(c, s, PROTO_TCP, len(big), ids.take(c)) + big)
+    frames.append((full[:74], len(full)))
+    # 6. TCP data offset 15 (60 bytes) in a 20-byte segment.
+    bad = bytearray(tcp_segment(c, s, 40003, 80, 1, 0, TCP_SYN))
+    bad[12] = 15 << 4
+    frames.append((ip_frame(ipv4_header(c, s, PROTO_TCP, len(bad), ids.take(c)) + bytes(bad)), None))
+    # 7. TCP data offset 2 (< 5).
+    bad = bytearray(tcp_segment(c, s, 40004, 80, 1, 0, TCP_SYN))
+    bad[12] = 2 << 4
+    frames.append((ip_frame(ipv4_header(c, s, PROTO_TCP, len(bad), ids.take(c)) + bytes(bad)), None))
+    # 8. UDP length 200 in a 28-byte datagram; 9. UDP length 4 (< 8).
+    for ulen in (200, 4):
+        u = bytearray(udp_datagram(c, s, 40005, 53, b"\x12\x34" + b"\0" * 18))
+        u[4:6] = struct.pack("!H", ulen)
+        frames.append((ip_frame(ipv4_header(c, s, PROTO_UDP, len(u), ids.take(c)) + bytes(u)), None))
+    # 10. IPv6 with 100 destination-options headers (8 bytes each, PadN 4), then UDP.
+    v6c, v6s = ip6("fd00::10"), ip6("2001:db8::50")
+    u6 = udp_datagram(v6c, v6s, 40006, 53, b"\0" * 12)
+    chain = b"".join(struct.pack("!BB", 60 if i < 99 else PROTO_UDP, 0) + b"\x01\x04\0\0\0\0" for i in range(100))
+    v6 = ipv6_header(v6c, v6s, 60, len(chain) + len(u6)) + chain + u6
+    frames.append((mac_for(v6s) + mac_for(v6c) + struct.pack("!H", ETH_IPV6) + v6, None))
+    # 11. IPv6 where hop-by-hop options follow a destination-options header, repeatedly.
+    chain = b"".join(struct.pack("!BB", 0 if i % 2 == 0 else 60, 0) + b"\x01\x04\0\0\0\0" for i in range(40))
+    chain = chain[:-8] + struct.pack("!BB", PROTO_UDP, 0) + b"\x01\x04\0\0\0\0"
+    v6 = ipv6_header(v6c, v6s, 60, len(chain) + len(u6)) + chain + u6
+    frames.append((mac_for(v6s) + mac_for(v6c) + struct.pack("!H", ETH_IPV6) + v6, None))
+    # 12. IPv6 hop-by-hop header claiming 2048 bytes in a short packet.
+    hbh = struct.pack("!BB", PROTO_UDP, 255) + b"\x01\x04\0\0\0\0"
+    v6 = ipv6_header(v6c, v6s, 0, len(hbh) + len(u6)) + hbh + u6
+    frames.append((mac_for(v6s) + mac_for(v6c) + struct.pack("!H", ETH_IPV6) + v6, None))
+    # 13. Zero-length frames: nothing captured of an empty and of a 60-byte frame.
+    frames.append((b"", 0))
+    frames.append((b"", 60))
+    # 14. Seeded garbage, some behind an IPv4/IPv6/VLAN EtherType.
+    for i in range(16):
+        n = rng.randrange(1, 200)
+        g = bytearray(rng.randbytes(n))
+        if n > 14 and i % 4:
+            g[12:14] = struct.pack("!H", [ETH_IPV4, ETH_IPV6, ETH_VLAN][i % 4 - 1])
+        if n > 34 and i % 8 == 1:
+            g[14] = 0x45  # a plausible IPv4 header start over random lengths and addresses
+            g[23] = PROTO_TCP
+        frames.append((bytes(g), None))
+    return frames
+
+
+def malformed_capture():
+    leak = post_records_capture(seed="leakwatch-malformed")
+    rng = random.Random("leakwatch-malformed-frames")
+    bad = malformed_frames(rng, "10.1.2.3", "203.0.113.50")
+    cap = Capture()
+    bi = 0
+    for i, (ts, frame, wire) in enumerate(leak.records):
+        # Two bad frames before every good packet (while they last), placed 100 us
+        # earlier so time still only moves forward.
+        for _ in range(2):
+            if bi < len(bad):
+                f, w = bad[bi]
+                cap.records.append((ts - 200 + 50 * (bi % 2), f, len(f) if w is None else w))
+                bi += 1
+        cap.records.append((ts, frame, wire))
+    while bi < len(bad):
+        f, w = bad[bi]
+        ts = cap.records[-1][0] + STEP_US
+        cap.records.append((ts, f, len(f) if w is None else w))
+        bi += 1
+    return cap
+
+
+def split_segments_capture():
+    rng = random.Random("leakwatch-split")
+    cap = Capture()
+    f = Fake("leakwatch-split-records")
+    text = "name,email,card\n"
+    cuts = []
+    for _ in range(25):
+        nm = f.name()
+        em, cd = f.email(nm), f.card()
+        text += nm + ","
+        cuts.append(len(text) + len(em) // 2)
+        text += em + ","
+        cuts.append(len(text) + len(cd) // 2)
+        text += cd + "\n"
+    post_csv(cap, rng, Ports(), "10.1.2.3", "203.0.113.50", text.encode(), cuts=cuts)
+    return cap
+
+
+def small_email_leak(linktype, link, seed="leakwatch-linktypes"):
+    rng = random.Random(seed + "-tcp")
+    cap = Capture(linktype=linktype, link=link)
+    f = Fake(seed)
+    body = "".join("%s\n" % f.email(f.name()) for _ in range(25)).encode()
+    post_csv(cap, rng, Ports(), "10.1.2.3", "203.0.113.50", body, path="/newsletter/import")
+    return cap
+
+
+# ---------------------------------------------------------------------------
+# Self-checks and output
+# ---------------------------------------------------------------------------
+
+
+def self_check():
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    assert luhn_ok("5555555555554444")
+    assert iban_ok("DE89370400440532013000") and iban_ok("GB82WEST12345698765432")
+    assert iban_check("DE", "370400440532013000") == "89"
+    assert iban_check("GB", "WEST12345698765432") == "82"
+    assert inet_sum(bytes.fromhex("450000730000400040110000c0a80001c0a800c7")) == 0xB861
+    f = Fake("self-check")
+    for _ in range(200):
+        s = f.ssn()
+        area, group, serial = (int(x) for x in s.split("-"))
+        assert 1 <= area <= 665 and 1 <= group <= 99 and 1 <= serial <= 9999 and s not in PUBLISHED_SSNS
+        c = f.card()
+        assert len(c) == 16 and luhn_ok(c) and (c[0] == "4" or 51 <= int(c[:2]) <= 55)
+        assert iban_ok(f.iban())
+        p = f.phone()
+        assert int(p[1:4]) in AREA_CODES and "555-01" in p
+
+
+def outputs():
+    """(relative path, bytes) for every capture."""
+    snap_demo = demo_capture()
+    trunc = small_email_leak(LINKTYPE_ETHERNET, link_ethernet, seed="leakwatch-truncated")
+    tls = tls_capture()
+    random_bytes_look_clean(tls)
+    return [
+        ("pcaps/demo/demo.pcap", pcap_bytes(demo_capture())),
+        ("pcaps/http_post_records.pcap", pcap_bytes(post_records_capture())),
+        ("pcaps/http_post_records_ipv6.pcap",
+         pcap_bytes(post_records_capture(cli="fd00::10", srv="2001:db8::50", mss=1428))),
+        ("pcaps/http_post_records_vlan.pcap", pcap_bytes(post_records_capture(link=link_vlan(100)))),
+        ("pcaps/http_post_records_qinq.pcap", pcap_bytes(post_records_capture(link=link_qinq(200, 100)))),
+        ("pcaps/server_inside_answers.pcap", pcap_bytes(server_inside_answers())),
+        ("pcaps/inside_to_inside.pcap", pcap_bytes(bulk_upload("inside-to-inside", "10.1.2.3", "10.5.5.5"))),
+        ("pcaps/outside_to_inside.pcap",
+         pcap_bytes(bulk_upload("outside-to-inside", "198.51.100.7", "10.9.9.9"))),
+        ("pcaps/email_below_threshold.pcap", pcap_bytes(smtp_capture())),
+        ("pcaps/repeated_values.pcap", pcap_bytes(repeated_values_capture())),
+        ("pcaps/numeric_noise.pcap", pcap_bytes(numeric_noise_capture())),
+        ("pcaps/tls_bytes.pcap", pcap_bytes(tls)),
+        ("pcaps/malformed_interleaved.pcap", pcap_bytes(malformed_capture())),
+        ("pcaps/snaplen96.pcap", pcap_bytes(snap_demo, snaplen=96)),
+        ("pcaps/split_segments.pcap", pcap_bytes(split_segments_capture())),
+        ("pcaps/linktypes/sll.pcap", pcap_bytes(small_email_leak(LINKTYPE_LINUX_SLL, link_sll))),
+        ("pcaps/linktypes/sll2.pcap", pcap_bytes(small_email_leak(LINKTYPE_LINUX_SLL2, link_sll2))),
+        ("pcaps/linktypes/raw.pcap", pcap_bytes(small_email_leak(LINKTYPE_RAW, link_raw))),
+        ("pcaps/linktypes/null.pcap", pcap_bytes(small_email_leak(LINKTYPE_NULL, link_null))),
+        ("pcaps/linktypes/ethernet.pcapng", pcapng_bytes(small_email_leak(LINKTYPE_ETHERNET, link_ethernet))),
+        ("pcaps/truncated_last_record.pcap", pcap_bytes(trunc, truncate_tail=(1514, 20))),
+    ]
+
+
+def main():
+    self_check()
+    for rel, data in outputs():
+        assert len(data) < 200 * 1024, "%s is %d bytes" % (rel, len(data))
+        path = os.path.join(REPO, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(data)
+        print("%-40s %7d bytes" % (rel, len(data)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

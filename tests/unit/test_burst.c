@@ -1,0 +1,721 @@
+/*
+ * test_burst.c - distinct values per key in a sliding window: the threshold
+ * edge, repeats, the window edge, the cool-down and its edge, per-kind
+ * counts, masked samples, the key and value caps, budgeted expiry, packet
+ * time going backwards, and keys kept apart.
+ *
+ * Values are synthetic strings ("value-NN"), not PII; no test prints one.
+ * Defaults: window 1000 us, threshold 3, 4 keys, 8 values per key,
+ * 4 samples.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "leakwatch/burst.h"
+
+#define WINDOW     1000
+#define THRESHOLD  3
+#define MAX_KEYS   4
+#define MAX_VALUES 8
+#define SAMPLES    4
+
+typedef struct fixture {
+    uint64_t ctr[LW_BURST_CTR_MAX];
+    lw_burst_config cfg;
+    lw_burst *b;
+    lw_burst_report r;
+} fixture;
+
+static void default_config(lw_burst_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->window_us = WINDOW;
+    cfg->threshold = THRESHOLD;
+    cfg->max_keys = MAX_KEYS;
+    cfg->max_values = MAX_VALUES;
+    cfg->samples = SAMPLES;
+    for (int i = 0; i < 16; i++)
+        cfg->hash_key[i] = (uint8_t)(0xa0 + i);
+}
+
+static int setup(void **state)
+{
+    fixture *fx = test_calloc(1, sizeof(*fx));
+    if (!fx)
+        return -1;
+    default_config(&fx->cfg);
+    fx->b = lw_burst_new(&fx->cfg, fx->ctr);
+    if (!fx->b) {
+        test_free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_free(fx->b);
+    test_free(fx);
+    return 0;
+}
+
+/* Replaces the fixture's table with one made from cfg. */
+static void remake(fixture *fx, const lw_burst_config *cfg)
+{
+    lw_burst_free(fx->b);
+    memset(fx->ctr, 0, sizeof(fx->ctr));
+    fx->cfg = *cfg;
+    fx->b = lw_burst_new(cfg, fx->ctr);
+    assert_non_null(fx->b);
+}
+
+/* Synthetic value n of `kind`: norm "value-<n>", masked "v***<n % 100>". */
+static lw_pii_value val(uint16_t kind, unsigned n)
+{
+    lw_pii_value v;
+    memset(&v, 0, sizeof(v));
+    v.kind = kind;
+    int len = snprintf(v.norm, sizeof(v.norm), "value-%u", n);
+    v.norm_len = (uint16_t)len;
+    snprintf(v.masked, sizeof(v.masked), "v***%02u", n % 100);
+    return v;
+}
+
+static const char KEY_A[] = "A:inside->outside";
+static const char KEY_B[] = "B:inside->outside";
+
+static bool add_to(fixture *fx, const char *key, uint16_t kind, unsigned n, uint64_t t)
+{
+    lw_pii_value v = val(kind, n);
+    return lw_burst_add(fx->b, key, strlen(key), &v, t, &fx->r);
+}
+
+static bool add(fixture *fx, unsigned n, uint64_t t)
+{
+    return add_to(fx, KEY_A, 0, n, t);
+}
+
+static uint32_t distinct(fixture *fx, const char *key)
+{
+    return lw_burst_distinct(fx->b, key, strlen(key));
+}
+
+/* ---- threshold and repeats ---------------------------------------------- */
+
+static void test_alert_exactly_at_threshold(void **state)
+{
+    fixture *fx = *state;
+    assert_false(add(fx, 1, 10));
+    assert_false(add(fx, 2, 20));
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALERTS], 0);
+    assert_true(add(fx, 3, 30));
+    assert_int_equal(fx->r.distinct, 3);
+    assert_int_equal(fx->r.first_ts_us, 10);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALERTS], 1);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES], 3);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_NEW], 3);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_CREATED], 1);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_SUPPRESSED], 0);
+}
+
+static void test_threshold_one(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.threshold = 1;
+    remake(fx, &cfg);
+    assert_true(add(fx, 1, 10));
+    assert_int_equal(fx->r.distinct, 1);
+}
+
+static void test_repeated_value_counts_once(void **state)
+{
+    fixture *fx = *state;
+    for (int i = 0; i < 10; i++)
+        assert_false(add(fx, 7, (uint64_t)(10 + i)));
+    assert_false(add(fx, 8, 30));
+    assert_int_equal(distinct(fx, KEY_A), 2);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES], 11);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_NEW], 2);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALERTS], 0);
+}
+
+static void test_same_text_other_kind_is_distinct(void **state)
+{
+    fixture *fx = *state;
+    assert_false(add_to(fx, KEY_A, 0, 5, 10));
+    assert_false(add_to(fx, KEY_A, 1, 5, 11));
+    assert_int_equal(distinct(fx, KEY_A), 2);
+}
+
+static void test_value_compared_by_norm_not_mask(void **state)
+{
+    fixture *fx = *state;
+    lw_pii_value a = val(0, 1), b = val(0, 101); /* same masked form "v***01" */
+    assert_string_equal(a.masked, b.masked);
+    assert_false(lw_burst_add(fx->b, "k", 1, &a, 10, NULL));
+    assert_false(lw_burst_add(fx->b, "k", 1, &b, 11, NULL));
+    assert_int_equal(lw_burst_distinct(fx->b, "k", 1), 2);
+    /* bytes past norm_len are not part of the value */
+    lw_pii_value c = val(0, 1);
+    c.norm[c.norm_len + 1] = 'x';
+    assert_false(lw_burst_add(fx->b, "k", 1, &c, 12, NULL));
+    assert_int_equal(lw_burst_distinct(fx->b, "k", 1), 2);
+}
+
+/* ---- the window ----------------------------------------------------------- */
+
+static void test_value_expired_exactly_at_window(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 0);
+    add(fx, 2, 1);
+    /* at now = 0 + WINDOW value 1 has left the window */
+    assert_false(add(fx, 3, WINDOW));
+    assert_int_equal(distinct(fx, KEY_A), 2);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALERTS], 0);
+}
+
+static void test_value_live_just_inside_window(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 0);
+    add(fx, 2, 1);
+    assert_true(add(fx, 3, WINDOW - 1));
+    assert_int_equal(fx->r.first_ts_us, 0);
+}
+
+static void test_repeat_refreshes_time(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 0);
+    add(fx, 1, 900); /* seen again: now lives until 1900 */
+    add(fx, 2, 1500);
+    assert_true(add(fx, 3, 1600));
+    assert_int_equal(fx->r.first_ts_us, 900);
+    assert_int_equal(fx->r.distinct, 3);
+}
+
+/* ---- cool-down ------------------------------------------------------------ */
+
+static void test_no_second_alert_within_window(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 0);
+    add(fx, 2, 1);
+    assert_true(add(fx, 3, 2));
+    for (unsigned i = 4; i <= 8; i++)
+        assert_false(add(fx, i, 100 * i));
+    assert_false(add(fx, 3, 900)); /* a repeat above the threshold: suppressed too */
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALERTS], 1);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_SUPPRESSED], 6);
+}
+
+static void test_cool_down_exact_edge(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 0);
+    add(fx, 2, 1);
+    assert_true(add(fx, 3, 2)); /* alert at 2: cool-down while now - 2 < WINDOW */
+    assert_false(add(fx, 4, 500));
+    assert_false(add(fx, 5, 600));
+    assert_false(add(fx, 6, WINDOW + 1)); /* live 3,4,5,6: still cooling */
+    assert_int_equal(fx->ctr[LW_BURST_CTR_SUPPRESSED], 3);
+    assert_true(add(fx, 7, WINDOW + 2)); /* cool-down over exactly now */
+    assert_int_equal(fx->r.distinct, 4); /* 4, 5, 6, 7 */
+    assert_int_equal(fx->r.first_ts_us, 500);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALERTS], 2);
+}
+
+static void test_new_alert_after_cool_down_with_fresh_values(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 0);
+    add(fx, 2, 1);
+    assert_true(add(fx, 3, 2));
+    /* much later: the old values are gone, fresh ones build up again */
+    assert_false(add(fx, 11, 5000));
+    assert_false(add(fx, 12, 5001));
+    assert_int_equal(distinct(fx, KEY_A), 2);
+    assert_true(add(fx, 13, 5002));
+    assert_int_equal(fx->r.distinct, 3);
+    assert_int_equal(fx->r.first_ts_us, 5000);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALERTS], 2);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_SUPPRESSED], 0);
+}
+
+static void test_below_threshold_in_cool_down_not_suppressed(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 0);
+    add(fx, 2, 1);
+    assert_true(add(fx, 3, 2));
+    /* at 1001 values 1 and 2 have left; cool-down still runs, but with two
+     * live values there is nothing to suppress */
+    assert_false(add(fx, 9, 1001));
+    assert_int_equal(distinct(fx, KEY_A), 2);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_SUPPRESSED], 0);
+}
+
+/* ---- the report ----------------------------------------------------------- */
+
+static void test_per_kind_counts(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.threshold = 5;
+    remake(fx, &cfg);
+    add_to(fx, KEY_A, 0, 1, 10);
+    add_to(fx, KEY_A, 2, 2, 11);
+    add_to(fx, KEY_A, 0, 3, 12);
+    add_to(fx, KEY_A, 31, 4, 13);
+    assert_true(add_to(fx, KEY_A, 2, 5, 14));
+    assert_int_equal(fx->r.distinct, 5);
+    assert_int_equal(fx->r.per_kind[0], 2);
+    assert_int_equal(fx->r.per_kind[1], 0);
+    assert_int_equal(fx->r.per_kind[2], 2);
+    assert_int_equal(fx->r.per_kind[31], 1);
+}
+
+static void test_per_kind_counts_drop_with_expiry(void **state)
+{
+    fixture *fx = *state;
+    add_to(fx, KEY_A, 1, 1, 0);
+    add_to(fx, KEY_A, 1, 2, 500);
+    assert_false(add_to(fx, KEY_A, 2, 3, 1000)); /* value 1 (kind 1) expired */
+    assert_true(add_to(fx, KEY_A, 3, 4, 1001));
+    assert_int_equal(fx->r.distinct, 3);
+    assert_int_equal(fx->r.per_kind[1], 1);
+    assert_int_equal(fx->r.per_kind[2], 1);
+    assert_int_equal(fx->r.per_kind[3], 1);
+}
+
+static void test_kind_out_of_range_rejected(void **state)
+{
+    fixture *fx = *state;
+    assert_false(add_to(fx, KEY_A, LW_BURST_MAX_KINDS, 1, 10));
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES], 0);
+    assert_int_equal(lw_burst_key_count(fx->b), 0);
+}
+
+static void test_samples_are_masked_and_distinct(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.threshold = 4;
+    remake(fx, &cfg);
+    add(fx, 1, 10);
+    add(fx, 101, 11); /* masked like value 1 */
+    add(fx, 2, 12);
+    assert_true(add(fx, 3, 13));
+    assert_int_equal(fx->r.distinct, 4);
+    assert_int_equal(fx->r.sample_count, 3);
+    assert_string_equal(fx->r.samples[0], "v***01");
+    assert_string_equal(fx->r.samples[1], "v***02");
+    assert_string_equal(fx->r.samples[2], "v***03");
+    for (size_t i = 0; i < fx->r.sample_count; i++)
+        assert_null(strstr(fx->r.samples[i], "value-")); /* never the clear value */
+    assert_string_equal(fx->r.samples[3], "");
+}
+
+static void test_samples_limited_to_config(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.threshold = 6;
+    cfg.samples = 2;
+    remake(fx, &cfg);
+    for (unsigned i = 1; i < 6; i++)
+        add(fx, i, i);
+    assert_true(add(fx, 6, 6));
+    assert_int_equal(fx->r.sample_count, 2);
+    assert_string_equal(fx->r.samples[0], "v***01");
+    assert_string_equal(fx->r.samples[1], "v***02");
+}
+
+static void test_samples_zero(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.samples = 0;
+    remake(fx, &cfg);
+    add(fx, 1, 1);
+    add(fx, 2, 2);
+    assert_true(add(fx, 3, 3));
+    assert_int_equal(fx->r.sample_count, 0);
+}
+
+static void test_samples_only_live_values(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 0);
+    add(fx, 2, 500);
+    assert_false(add(fx, 3, 1000));
+    /* value 1 left the window before the alert: its mask must not be shown */
+    assert_true(add(fx, 4, 1001));
+    assert_int_equal(fx->r.sample_count, 3);
+    assert_string_equal(fx->r.samples[0], "v***02");
+    for (size_t i = 0; i < fx->r.sample_count; i++)
+        assert_string_not_equal(fx->r.samples[i], "v***01");
+}
+
+static void test_unterminated_mask_is_cut(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.threshold = 1;
+    remake(fx, &cfg);
+    lw_pii_value v = val(0, 1);
+    memset(v.masked, '*', sizeof(v.masked)); /* no NUL */
+    assert_true(lw_burst_add(fx->b, "k", 1, &v, 1, &fx->r));
+    assert_int_equal(fx->r.sample_count, 1);
+    assert_int_equal(strlen(fx->r.samples[0]), LW_PII_MASK_MAX - 1);
+}
+
+static void test_null_report_allowed(void **state)
+{
+    fixture *fx = *state;
+    lw_pii_value v1 = val(0, 1), v2 = val(0, 2), v3 = val(0, 3);
+    assert_false(lw_burst_add(fx->b, "k", 1, &v1, 1, NULL));
+    assert_false(lw_burst_add(fx->b, "k", 1, &v2, 2, NULL));
+    assert_true(lw_burst_add(fx->b, "k", 1, &v3, 3, NULL));
+}
+
+/* ---- caps ------------------------------------------------------------------ */
+
+static void test_key_eviction_at_max_keys(void **state)
+{
+    fixture *fx = *state;
+    char key[8];
+    for (unsigned i = 0; i < MAX_KEYS; i++) {
+        snprintf(key, sizeof(key), "key%u", i);
+        add_to(fx, key, 0, 1, 10 + i);
+        add_to(fx, key, 0, 2, 10 + i);
+    }
+    add_to(fx, "key0", 0, 3, 20); /* key0 active again: key1 is now the oldest */
+    assert_int_equal(lw_burst_key_count(fx->b), MAX_KEYS);
+    add_to(fx, "new", 0, 1, 30);
+    assert_int_equal(lw_burst_key_count(fx->b), MAX_KEYS);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_EVICTED], 1);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_CREATED], MAX_KEYS + 1);
+    assert_int_equal(distinct(fx, "key1"), 0); /* gone */
+    assert_int_equal(distinct(fx, "key0"), 3);
+    assert_int_equal(distinct(fx, "key2"), 2);
+    assert_int_equal(distinct(fx, "new"), 1);
+}
+
+static void test_values_capped_per_key(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.threshold = MAX_VALUES;
+    remake(fx, &cfg);
+    for (unsigned i = 1; i < MAX_VALUES; i++)
+        assert_false(add(fx, i, i));
+    assert_true(add(fx, MAX_VALUES, MAX_VALUES));
+    assert_int_equal(fx->r.distinct, MAX_VALUES);
+    assert_false(add(fx, 100, 20)); /* new value at the cap: not tracked */
+    assert_false(add(fx, 101, 21));
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_CAPPED], 2);
+    assert_int_equal(distinct(fx, KEY_A), MAX_VALUES);
+    /* a value already tracked is refreshed at the cap, not capped */
+    assert_false(add(fx, 1, 22));
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_CAPPED], 2);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_NEW], MAX_VALUES);
+}
+
+static void test_cap_frees_room_as_values_expire(void **state)
+{
+    fixture *fx = *state;
+    for (unsigned i = 1; i <= MAX_VALUES; i++)
+        add(fx, i, i);
+    add(fx, 50, 500); /* capped */
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_CAPPED], 1);
+    add(fx, 51, 1001); /* values 1 expired: room for one */
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_CAPPED], 1);
+    assert_int_equal(distinct(fx, KEY_A), MAX_VALUES);
+}
+
+static void test_large_key_grows_and_shrinks(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.max_values = 1000;
+    cfg.threshold = 1000;
+    cfg.window_us = 10000;
+    remake(fx, &cfg);
+    for (unsigned i = 0; i < 999; i++)
+        assert_false(add(fx, i, i));
+    for (unsigned i = 0; i < 999; i += 2) /* refresh the even ones */
+        assert_false(add(fx, i, 5000));
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_NEW], 999);
+    assert_true(add(fx, 999, 5001));
+    assert_int_equal(fx->r.first_ts_us, 1);
+    /* the odd ones leave, the even ones stay */
+    assert_false(add(fx, 2000, 10999));
+    assert_int_equal(distinct(fx, KEY_A), 500 + 1 + 1);
+    for (unsigned i = 0; i < 999; i += 2)
+        add(fx, i, 11000);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_NEW], 1001);
+    assert_false(add(fx, 999, 20000)); /* last seen at 5001: gone, so new again */
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_NEW], 1002);
+    assert_int_equal(distinct(fx, KEY_A), 502);
+}
+
+/* ---- key expiry ------------------------------------------------------------ */
+
+static void test_expire_key_exact_edge(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 100);
+    assert_int_equal(lw_burst_expire(fx->b, 100 + WINDOW - 1, 10), 0);
+    assert_int_equal(lw_burst_key_count(fx->b), 1);
+    assert_int_equal(lw_burst_expire(fx->b, 100 + WINDOW, 10), 1);
+    assert_int_equal(lw_burst_key_count(fx->b), 0);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_EXPIRED], 1);
+}
+
+static void test_expire_budget(void **state)
+{
+    fixture *fx = *state;
+    char key[8];
+    for (unsigned i = 0; i < MAX_KEYS; i++) {
+        snprintf(key, sizeof(key), "key%u", i);
+        add_to(fx, key, 0, 1, 10 + i);
+    }
+    assert_int_equal(lw_burst_expire(fx->b, 5000, 3), 3);
+    assert_int_equal(lw_burst_key_count(fx->b), 1);
+    assert_int_equal(distinct(fx, "key3"), 1); /* the newest stays */
+    assert_int_equal(lw_burst_expire(fx->b, 5000, 0), 0);
+    assert_int_equal(lw_burst_expire(fx->b, 5000, 3), 1);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_EXPIRED], 4);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_EVICTED], 0);
+}
+
+static void test_expire_keeps_active_and_cooling_keys(void **state)
+{
+    fixture *fx = *state;
+    add_to(fx, KEY_B, 0, 1, 0);
+    add(fx, 1, 10);
+    add(fx, 2, 11);
+    assert_true(add(fx, 3, 12));
+    /* B is idle, A is cooling and has live values */
+    assert_int_equal(lw_burst_expire(fx->b, WINDOW + 11, 10), 1);
+    assert_int_equal(distinct(fx, KEY_B), 0);
+    assert_int_equal(distinct(fx, KEY_A), 3);
+    assert_int_equal(lw_burst_expire(fx->b, WINDOW + 12, 10), 1);
+    assert_int_equal(lw_burst_key_count(fx->b), 0);
+}
+
+static void test_expired_key_starts_fresh(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 0);
+    add(fx, 2, 1);
+    assert_true(add(fx, 3, 2));
+    lw_burst_expire(fx->b, 10000, 10);
+    add(fx, 1, 10001);
+    add(fx, 2, 10002);
+    assert_true(add(fx, 3, 10003));
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_CREATED], 2);
+}
+
+/* ---- time going backwards ----------------------------------------------- */
+
+static void test_time_backwards_uses_latest(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 1000);
+    add(fx, 2, 100); /* treated as seen at 1000 */
+    /* were value 2 kept at 100 it would have expired by 1500 */
+    assert_true(add(fx, 3, 1500));
+    assert_int_equal(fx->r.distinct, 3);
+    assert_int_equal(fx->r.first_ts_us, 1000);
+}
+
+static void test_expire_before_latest_does_not_wrap(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 5000);
+    assert_int_equal(lw_burst_expire(fx->b, 0, 10), 0);
+    assert_int_equal(lw_burst_expire(fx->b, 5999, 10), 0);
+    assert_int_equal(lw_burst_key_count(fx->b), 1);
+}
+
+static void test_backwards_time_does_not_end_cool_down(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 5000);
+    add(fx, 2, 5001);
+    assert_true(add(fx, 3, 5002));
+    assert_false(add(fx, 4, 0)); /* time jumps back: still the cool-down */
+    assert_int_equal(fx->ctr[LW_BURST_CTR_SUPPRESSED], 1);
+    assert_int_equal(distinct(fx, KEY_A), 4);
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+static void test_two_keys_independent(void **state)
+{
+    fixture *fx = *state;
+    add_to(fx, KEY_A, 0, 1, 1);
+    add_to(fx, KEY_A, 0, 2, 2);
+    add_to(fx, KEY_B, 0, 1, 3);
+    assert_false(add_to(fx, KEY_B, 0, 2, 4));
+    assert_true(add_to(fx, KEY_A, 0, 3, 5));
+    assert_int_equal(fx->r.distinct, 3);
+    assert_int_equal(distinct(fx, KEY_B), 2);
+    assert_true(add_to(fx, KEY_B, 0, 3, 6)); /* A's cool-down is not B's */
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALERTS], 2);
+}
+
+static void test_keys_compared_exactly(void **state)
+{
+    fixture *fx = *state;
+    lw_pii_value v = val(0, 1);
+    lw_burst_add(fx->b, "ab", 2, &v, 1, NULL);
+    lw_burst_add(fx->b, "abc", 3, &v, 1, NULL);
+    lw_burst_add(fx->b, "ab\0", 3, &v, 1, NULL); /* embedded NUL is a byte like any other */
+    lw_burst_add(fx->b, "", 0, &v, 1, NULL);
+    assert_int_equal(lw_burst_key_count(fx->b), 4);
+    assert_int_equal(lw_burst_distinct(fx->b, "ab", 2), 1);
+    assert_int_equal(lw_burst_distinct(fx->b, "a", 1), 0);
+}
+
+static void test_key_too_long_rejected(void **state)
+{
+    fixture *fx = *state;
+    uint8_t key[LW_BURST_KEY_MAX + 1];
+    memset(key, 'k', sizeof(key));
+    lw_pii_value v = val(0, 1);
+    assert_false(lw_burst_add(fx->b, key, sizeof(key), &v, 1, NULL));
+    assert_int_equal(lw_burst_key_count(fx->b), 0);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES], 0);
+    assert_int_equal(lw_burst_distinct(fx->b, key, sizeof(key)), 0);
+    lw_burst_add(fx->b, key, LW_BURST_KEY_MAX, &v, 1, NULL);
+    assert_int_equal(lw_burst_distinct(fx->b, key, LW_BURST_KEY_MAX), 1);
+}
+
+/* ---- configuration ---------------------------------------------------------- */
+
+static void test_bad_config_rejected(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.threshold = 0;
+    assert_null(lw_burst_new(&cfg, fx->ctr));
+    default_config(&cfg);
+    cfg.window_us = 0;
+    assert_null(lw_burst_new(&cfg, fx->ctr));
+    default_config(&cfg);
+    cfg.max_values = THRESHOLD - 1;
+    assert_null(lw_burst_new(&cfg, fx->ctr));
+    default_config(&cfg);
+    cfg.max_keys = 0;
+    assert_null(lw_burst_new(&cfg, fx->ctr));
+    default_config(&cfg);
+    cfg.samples = LW_BURST_MAX_SAMPLES + 1;
+    assert_null(lw_burst_new(&cfg, fx->ctr));
+    default_config(&cfg);
+    cfg.max_keys = UINT32_MAX;
+    assert_null(lw_burst_new(&cfg, fx->ctr));
+    default_config(&cfg);
+    assert_null(lw_burst_new(&cfg, NULL));
+    assert_null(lw_burst_new(NULL, fx->ctr));
+    cfg.max_values = THRESHOLD; /* the smallest valid */
+    cfg.samples = LW_BURST_MAX_SAMPLES;
+    lw_burst *b = lw_burst_new(&cfg, fx->ctr);
+    assert_non_null(b);
+    lw_burst_free(b);
+    lw_burst_free(NULL);
+}
+
+static void test_hash_key_changes_nothing_observable(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    memset(cfg.hash_key, 0x5c, sizeof(cfg.hash_key));
+    remake(fx, &cfg);
+    add(fx, 1, 1);
+    add(fx, 1, 2);
+    add(fx, 2, 3);
+    assert_true(add(fx, 3, 4));
+    assert_int_equal(fx->r.distinct, 3);
+}
+
+static void test_counter_names(void **state)
+{
+    (void)state;
+    for (int i = 0; i < LW_BURST_CTR_MAX; i++) {
+        assert_non_null(lw_burst_counter_names[i]);
+        assert_memory_equal(lw_burst_counter_names[i], "burst.", 6);
+        for (int j = i + 1; j < LW_BURST_CTR_MAX; j++)
+            assert_string_not_equal(lw_burst_counter_names[i], lw_burst_counter_names[j]);
+    }
+    assert_string_equal(lw_burst_counter_names[LW_BURST_CTR_SUPPRESSED], "burst.suppressed");
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_alert_exactly_at_threshold),
+        T(test_threshold_one),
+        T(test_repeated_value_counts_once),
+        T(test_same_text_other_kind_is_distinct),
+        T(test_value_compared_by_norm_not_mask),
+        T(test_value_expired_exactly_at_window),
+        T(test_value_live_just_inside_window),
+        T(test_repeat_refreshes_time),
+        T(test_no_second_alert_within_window),
+        T(test_cool_down_exact_edge),
+        T(test_new_alert_after_cool_down_with_fresh_values),
+        T(test_below_threshold_in_cool_down_not_suppressed),
+        T(test_per_kind_counts),
+        T(test_per_kind_counts_drop_with_expiry),
+        T(test_kind_out_of_range_rejected),
+        T(test_samples_are_masked_and_distinct),
+        T(test_samples_limited_to_config),
+        T(test_samples_zero),
+        T(test_samples_only_live_values),
+        T(test_unterminated_mask_is_cut),
+        T(test_null_report_allowed),
+        T(test_key_eviction_at_max_keys),
+        T(test_values_capped_per_key),
+        T(test_cap_frees_room_as_values_expire),
+        T(test_large_key_grows_and_shrinks),
+        T(test_expire_key_exact_edge),
+        T(test_expire_budget),
+        T(test_expire_keeps_active_and_cooling_keys),
+        T(test_expired_key_starts_fresh),
+        T(test_time_backwards_uses_latest),
+        T(test_expire_before_latest_does_not_wrap),
+        T(test_backwards_time_does_not_end_cool_down),
+        T(test_two_keys_independent),
+        T(test_keys_compared_exactly),
+        T(test_key_too_long_rejected),
+        T(test_bad_config_rejected),
+        T(test_hash_key_changes_nothing_observable),
+        T(test_counter_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

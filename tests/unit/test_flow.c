@@ -1,0 +1,773 @@
+/*
+ * test_flow.c - the flow table: orientation, both directions to one flow,
+ * IPv4 and IPv6, idle and closed time-outs at their exact edges, eviction
+ * at the cap (closed first, then least recently seen), the release callback
+ * (exactly once per flow), deterministic flow ids, budgeted expiry, port
+ * reuse, and packet time that goes backwards.
+ *
+ * Every test ends by checking the accounting invariant: flows created =
+ * flows in the table + flows that left it under one of the reasons.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "leakwatch/flow.h"
+
+#define MAX_FLOWS    4
+#define IDLE_US      100
+#define CLOSED_US    10
+#define MAX_RELEASED 64
+
+typedef struct fixture {
+    uint64_t ctr[LW_FLOW_CTR_MAX];
+    lw_flow_table *t;
+    size_t released; /* release callback calls */
+    lw_flow *released_rec[MAX_RELEASED];
+    uint64_t released_id[MAX_RELEASED];
+} fixture;
+
+static void on_release(lw_flow *f, void *ctx)
+{
+    fixture *fx = ctx;
+    /* the record is still intact when the callback runs */
+    assert_int_not_equal(f->flow_id, 0);
+    if (fx->released < MAX_RELEASED) {
+        fx->released_rec[fx->released] = f;
+        fx->released_id[fx->released] = f->flow_id;
+    }
+    fx->released++;
+}
+
+static lw_flow_table *make_table(fixture *fx, uint32_t max_flows)
+{
+    lw_flow_table_config cfg = {
+        .max_flows = max_flows,
+        .idle_timeout_us = IDLE_US,
+        .closed_timeout_us = CLOSED_US,
+        .release = on_release,
+        .release_ctx = fx,
+    };
+    return lw_flow_table_new(&cfg, fx->ctr);
+}
+
+static int setup(void **state)
+{
+    fixture *fx = test_calloc(1, sizeof(*fx));
+    if (!fx)
+        return -1;
+    fx->t = make_table(fx, MAX_FLOWS);
+    if (!fx->t) {
+        test_free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static uint64_t left_table(const uint64_t *c)
+{
+    return c[LW_FLOW_CTR_EXPIRED_IDLE] + c[LW_FLOW_CTR_EXPIRED_CLOSED] + c[LW_FLOW_CTR_EVICTED] +
+           c[LW_FLOW_CTR_FLUSHED] + c[LW_FLOW_CTR_TCP_REUSED];
+}
+
+static void check_invariants(const fixture *fx)
+{
+    size_t n = lw_flow_table_count(fx->t);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_ACTIVE], n);
+    assert_true(n <= MAX_FLOWS);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_CREATED], n + left_table(fx->ctr));
+    assert_int_equal(fx->released, left_table(fx->ctr));
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    check_invariants(fx);
+    size_t before = lw_flow_table_count(fx->t);
+    uint64_t flushed = fx->ctr[LW_FLOW_CTR_FLUSHED];
+    lw_flow_table_free(fx->t);
+    /* free releases every flow still in the table, as flushed */
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_FLUSHED], flushed + before);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_CREATED], left_table(fx->ctr));
+    assert_int_equal(fx->released, left_table(fx->ctr));
+    test_free(fx);
+    return 0;
+}
+
+/* ---- packets ------------------------------------------------------------ */
+
+static lw_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+    lw_addr x;
+    memset(&x, 0, sizeof(x));
+    x.family = 4;
+    x.b[0] = a;
+    x.b[1] = b;
+    x.b[2] = c;
+    x.b[3] = d;
+    return x;
+}
+
+/* 2001:db8::<last> (documentation prefix, RFC 3849) */
+static lw_addr v6(uint8_t last)
+{
+    lw_addr x;
+    memset(&x, 0, sizeof(x));
+    x.family = 6;
+    x.b[0] = 0x20;
+    x.b[1] = 0x01;
+    x.b[2] = 0x0d;
+    x.b[3] = 0xb8;
+    x.b[15] = last;
+    return x;
+}
+
+static lw_packet pkt(uint64_t ts, lw_addr src, uint16_t sport, lw_addr dst, uint16_t dport,
+                     uint8_t proto, uint8_t flags, uint32_t wirelen)
+{
+    lw_packet p;
+    memset(&p, 0, sizeof(p));
+    p.ts_us = ts;
+    p.wirelen = wirelen;
+    p.ip_version = src.family;
+    p.proto = proto;
+    p.src = src;
+    p.dst = dst;
+    p.sport = sport;
+    p.dport = dport;
+    p.tcp_flags = flags;
+    return p;
+}
+
+/* client 192.0.2.1:40000 <-> server 198.51.100.7:80 (RFC 5737 addresses) */
+#define CLI v4(192, 0, 2, 1)
+#define SRV v4(198, 51, 100, 7)
+
+static lw_packet c2s(uint64_t ts, uint8_t flags)
+{
+    return pkt(ts, CLI, 40000, SRV, 80, LW_PROTO_TCP, flags, 60);
+}
+
+static lw_packet s2c(uint64_t ts, uint8_t flags)
+{
+    return pkt(ts, SRV, 80, CLI, 40000, LW_PROTO_TCP, flags, 1500);
+}
+
+/* The n-th of several independent TCP flows from one client. */
+static lw_packet nth(uint64_t ts, uint16_t n)
+{
+    return pkt(ts, CLI, (uint16_t)(50000 + n), SRV, 443, LW_PROTO_TCP, LW_TCP_ACK, 100);
+}
+
+static lw_flow *get(fixture *fx, lw_packet p, int *dir, bool *created)
+{
+    lw_flow *f = lw_flow_get(fx->t, &p, dir, created);
+    assert_non_null(f);
+    return f;
+}
+
+/* ---- orientation and lookup --------------------------------------------- */
+
+static void test_first_packet_sender_is_client(void **state)
+{
+    fixture *fx = *state;
+    int dir = -1;
+    bool created = false;
+    lw_flow *f = get(fx, c2s(1000, LW_TCP_SYN), &dir, &created);
+    assert_true(created);
+    assert_int_equal(dir, LW_DIR_TOSERVER);
+    lw_addr cli = CLI, srv = SRV;
+    assert_memory_equal(&f->src, &cli, sizeof(cli));
+    assert_memory_equal(&f->dst, &srv, sizeof(srv));
+    assert_int_equal(f->sport, 40000);
+    assert_int_equal(f->dport, 80);
+    assert_int_equal(f->proto, LW_PROTO_TCP);
+    assert_int_equal(f->ts_start_us, 1000);
+    assert_int_equal(f->ts_last_us, 1000);
+    assert_false(f->closed);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_CREATED], 1);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_ACTIVE], 1);
+}
+
+static void test_both_directions_one_flow(void **state)
+{
+    fixture *fx = *state;
+    int dir;
+    bool created;
+    lw_flow *f = get(fx, c2s(1000, LW_TCP_SYN), &dir, &created);
+    lw_flow *g = get(fx, s2c(1001, LW_TCP_SYN | LW_TCP_ACK), &dir, &created);
+    assert_ptr_equal(f, g);
+    assert_false(created);
+    assert_int_equal(dir, LW_DIR_TOCLIENT);
+    lw_flow *h = get(fx, c2s(1002, LW_TCP_ACK), &dir, &created);
+    assert_ptr_equal(f, h);
+    assert_int_equal(dir, LW_DIR_TOSERVER);
+    assert_int_equal(f->pkts[0], 2);
+    assert_int_equal(f->pkts[1], 1);
+    assert_int_equal(f->bytes[0], 120);
+    assert_int_equal(f->bytes[1], 1500);
+    assert_int_equal(f->ts_start_us, 1000);
+    assert_int_equal(f->ts_last_us, 1002);
+    assert_int_equal(lw_flow_table_count(fx->t), 1);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_CREATED], 1);
+}
+
+static void test_synack_first_makes_receiver_client(void **state)
+{
+    fixture *fx = *state;
+    int dir = -1;
+    bool created = false;
+    /* the SYN was missed: the SYN-ACK's receiver initiated the connection */
+    lw_flow *f = get(fx, s2c(1000, LW_TCP_SYN | LW_TCP_ACK), &dir, &created);
+    assert_true(created);
+    assert_int_equal(dir, LW_DIR_TOCLIENT);
+    lw_addr cli = CLI;
+    assert_memory_equal(&f->src, &cli, sizeof(cli));
+    assert_int_equal(f->sport, 40000);
+    assert_int_equal(f->dport, 80);
+    assert_int_equal(f->bytes[1], 1500);
+    assert_int_equal(f->pkts[0], 0);
+    get(fx, c2s(1001, LW_TCP_ACK), &dir, &created);
+    assert_int_equal(dir, LW_DIR_TOSERVER);
+    assert_false(created);
+}
+
+static void test_midstream_first_packet_sender_is_client(void **state)
+{
+    fixture *fx = *state;
+    int dir = -1;
+    bool created;
+    /* a plain ACK from the server first: nothing tells who initiated */
+    lw_flow *f = get(fx, s2c(1000, LW_TCP_ACK), &dir, &created);
+    assert_int_equal(dir, LW_DIR_TOSERVER);
+    lw_addr srv = SRV;
+    assert_memory_equal(&f->src, &srv, sizeof(srv));
+    assert_int_equal(f->sport, 80);
+}
+
+static void test_syn_ack_bits_on_udp_do_not_swap(void **state)
+{
+    fixture *fx = *state;
+    int dir = -1;
+    bool created;
+    /* tcp_flags means nothing for UDP even if a caller left bits set */
+    lw_packet p = pkt(1000, SRV, 53, CLI, 5353, LW_PROTO_UDP, LW_TCP_SYN | LW_TCP_ACK, 80);
+    lw_flow *f = get(fx, p, &dir, &created);
+    assert_int_equal(dir, LW_DIR_TOSERVER);
+    assert_int_equal(f->sport, 53);
+}
+
+static void test_ipv6_flow(void **state)
+{
+    fixture *fx = *state;
+    int dir;
+    bool created;
+    lw_addr a = v6(1), b = v6(2);
+    lw_flow *f = get(fx, pkt(1000, a, 5000, b, 25, LW_PROTO_TCP, LW_TCP_SYN, 80), &dir, &created);
+    assert_true(created);
+    lw_flow *g = get(fx, pkt(1001, b, 25, a, 5000, LW_PROTO_TCP, LW_TCP_ACK, 70), &dir, &created);
+    assert_ptr_equal(f, g);
+    assert_int_equal(dir, LW_DIR_TOCLIENT);
+    assert_int_equal(f->src.family, 6);
+    assert_memory_equal(&f->src, &a, sizeof(a));
+    assert_int_equal(f->bytes[0], 80);
+    assert_int_equal(f->bytes[1], 70);
+}
+
+static void test_family_proto_and_ports_distinguish_flows(void **state)
+{
+    fixture *fx = *state;
+    int dir;
+    bool created;
+    lw_addr a4 = v4(32, 1, 13, 184), b4 = v4(0, 0, 0, 2);
+    lw_addr a6 = a4, b6 = b4;
+    a6.family = b6.family = 6; /* same address bytes, other family */
+    lw_flow *f1 = get(fx, pkt(1, a4, 1, b4, 2, LW_PROTO_TCP, 0, 1), &dir, &created);
+    lw_flow *f2 = get(fx, pkt(1, a6, 1, b6, 2, LW_PROTO_TCP, 0, 1), &dir, &created);
+    lw_flow *f3 = get(fx, pkt(1, a4, 1, b4, 2, LW_PROTO_UDP, 0, 1), &dir, &created);
+    lw_flow *f4 = get(fx, pkt(1, a4, 3, b4, 2, LW_PROTO_TCP, 0, 1), &dir, &created);
+    assert_ptr_not_equal(f1, f2);
+    assert_ptr_not_equal(f1, f3);
+    assert_ptr_not_equal(f1, f4);
+    assert_ptr_not_equal(f2, f3);
+    assert_int_equal(lw_flow_table_count(fx->t), 4);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EVICTED], 0);
+}
+
+static void test_wirelen_counted_not_caplen(void **state)
+{
+    fixture *fx = *state;
+    lw_packet p = c2s(1, LW_TCP_SYN);
+    p.caplen = 10;
+    p.wirelen = 9000;
+    lw_flow *f = get(fx, p, NULL, NULL); /* dir and created are optional */
+    assert_int_equal(f->bytes[0], 9000);
+}
+
+/* ---- time-outs ------------------------------------------------------------ */
+
+static void test_idle_expiry_exact_edge(void **state)
+{
+    fixture *fx = *state;
+    get(fx, c2s(1000, LW_TCP_SYN), NULL, NULL);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000 + IDLE_US - 1, 10), 0);
+    assert_int_equal(fx->released, 0);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000 + IDLE_US, 10), 1);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EXPIRED_IDLE], 1);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EXPIRED_CLOSED], 0);
+    assert_int_equal(fx->released, 1);
+    assert_int_equal(lw_flow_table_count(fx->t), 0);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_ACTIVE], 0);
+}
+
+static void test_activity_postpones_idle_expiry(void **state)
+{
+    fixture *fx = *state;
+    get(fx, c2s(1000, LW_TCP_SYN), NULL, NULL);
+    get(fx, s2c(1050, LW_TCP_ACK), NULL, NULL);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000 + IDLE_US, 10), 0);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1050 + IDLE_US, 10), 1);
+}
+
+static void test_closed_expiry_exact_edge(void **state)
+{
+    fixture *fx = *state;
+    lw_flow *f = get(fx, c2s(1000, LW_TCP_RST), NULL, NULL);
+    lw_flow_mark_closed(fx->t, f);
+    assert_true(f->closed);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000 + CLOSED_US - 1, 10), 0);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000 + CLOSED_US, 10), 1);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EXPIRED_CLOSED], 1);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EXPIRED_IDLE], 0);
+}
+
+static void test_closed_flow_expires_before_older_open_flow(void **state)
+{
+    fixture *fx = *state;
+    get(fx, nth(1000, 1), NULL, NULL);              /* open, idle from 1000 */
+    lw_flow *c = get(fx, nth(1050, 2), NULL, NULL); /* closed at 1050 */
+    lw_flow_mark_closed(fx->t, c);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1060, 10), 1);
+    assert_ptr_equal(fx->released_rec[0], c);
+    assert_int_equal(lw_flow_table_count(fx->t), 1);
+}
+
+static void test_mark_closed_twice_is_harmless(void **state)
+{
+    fixture *fx = *state;
+    lw_flow *f = get(fx, c2s(1000, LW_TCP_FIN), NULL, NULL);
+    lw_flow_mark_closed(fx->t, f);
+    lw_flow_mark_closed(fx->t, f);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000 + CLOSED_US, 10), 1);
+    assert_int_equal(lw_flow_table_count(fx->t), 0);
+}
+
+static void test_packet_on_closed_flow_keeps_it_closed(void **state)
+{
+    fixture *fx = *state;
+    lw_flow *f = get(fx, c2s(1000, LW_TCP_FIN), NULL, NULL);
+    lw_flow_mark_closed(fx->t, f);
+    lw_flow *g = get(fx, s2c(1005, LW_TCP_ACK), NULL, NULL);
+    assert_ptr_equal(f, g);
+    assert_true(g->closed);
+    /* the last packet restarted the closed time-out */
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000 + CLOSED_US, 10), 0);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1005 + CLOSED_US, 10), 1);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EXPIRED_CLOSED], 1);
+}
+
+static void test_budgeted_expiry(void **state)
+{
+    fixture *fx = *state;
+    uint64_t id[4];
+    for (uint16_t i = 0; i < 4; i++)
+        id[i] = get(fx, nth(1000 + i, i), NULL, NULL)->flow_id;
+    assert_int_equal(lw_flow_table_expire(fx->t, 5000, 3), 3);
+    assert_int_equal(lw_flow_table_count(fx->t), 1);
+    assert_int_equal(lw_flow_table_expire(fx->t, 5000, 0), 0);
+    assert_int_equal(lw_flow_table_expire(fx->t, 5000, 3), 1);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EXPIRED_IDLE], 4);
+    for (size_t i = 0; i < 4; i++) /* least recently seen first */
+        assert_int_equal(fx->released_id[i], id[i]);
+}
+
+static void test_expiry_stops_at_first_live_flow(void **state)
+{
+    fixture *fx = *state;
+    get(fx, nth(1000, 1), NULL, NULL);
+    get(fx, nth(1200, 2), NULL, NULL);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000 + IDLE_US, 10), 1);
+    assert_int_equal(lw_flow_table_count(fx->t), 1);
+}
+
+static void test_time_going_backwards(void **state)
+{
+    fixture *fx = *state;
+    int dir;
+    bool created;
+    lw_flow *f = get(fx, c2s(1000, LW_TCP_SYN), &dir, &created);
+    /* an earlier packet of the same flow: counted, but time stays at 1000 */
+    get(fx, s2c(900, LW_TCP_SYN | LW_TCP_ACK), &dir, &created);
+    assert_false(created);
+    assert_int_equal(f->ts_last_us, 1000);
+    assert_int_equal(f->ts_start_us, 1000);
+    assert_int_equal(f->pkts[1], 1);
+    /* expiry at a time before the flow's last packet must not wrap */
+    assert_int_equal(lw_flow_table_expire(fx->t, 0, 10), 0);
+    assert_int_equal(lw_flow_table_expire(fx->t, 999, 10), 0);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000 + IDLE_US - 1, 10), 0);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000 + IDLE_US, 10), 1);
+}
+
+static void test_huge_timeout_does_not_wrap(void **state)
+{
+    (void)state;
+    uint64_t ctr[LW_FLOW_CTR_MAX] = {0};
+    lw_flow_table_config cfg = {
+        .max_flows = 2, .idle_timeout_us = UINT64_MAX, .closed_timeout_us = UINT64_MAX};
+    lw_flow_table *t = lw_flow_table_new(&cfg, ctr);
+    assert_non_null(t);
+    lw_packet p = c2s(UINT64_MAX - 5, LW_TCP_SYN);
+    assert_non_null(lw_flow_get(t, &p, NULL, NULL));
+    assert_int_equal(lw_flow_table_expire(t, UINT64_MAX, 10), 0);
+    assert_int_equal(lw_flow_table_expire(t, 0, 10), 0);
+    lw_flow_table_free(t);
+}
+
+/* ---- the cap ------------------------------------------------------------- */
+
+static void test_eviction_at_cap_prefers_closed(void **state)
+{
+    fixture *fx = *state;
+    lw_flow *f[MAX_FLOWS];
+    for (uint16_t i = 0; i < MAX_FLOWS; i++)
+        f[i] = get(fx, nth(1000 + i, i), NULL, NULL);
+    lw_flow_mark_closed(fx->t, f[2]); /* newest-but-one, yet closed */
+    uint64_t closed_id = f[2]->flow_id;
+    bool created;
+    get(fx, nth(2000, 9), NULL, &created);
+    assert_true(created);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EVICTED], 1);
+    assert_int_equal(fx->released, 1);
+    assert_int_equal(fx->released_id[0], closed_id);
+    assert_int_equal(lw_flow_table_count(fx->t), MAX_FLOWS);
+    /* the open flows are all still there */
+    get(fx, nth(2001, 0), NULL, &created);
+    assert_false(created);
+    get(fx, nth(2002, 1), NULL, &created);
+    assert_false(created);
+    get(fx, nth(2003, 3), NULL, &created);
+    assert_false(created);
+}
+
+static void test_eviction_at_cap_takes_least_recently_seen(void **state)
+{
+    fixture *fx = *state;
+    lw_flow *f[MAX_FLOWS];
+    for (uint16_t i = 0; i < MAX_FLOWS; i++)
+        f[i] = get(fx, nth(1000 + i, i), NULL, NULL);
+    get(fx, nth(1010, 0), NULL, NULL); /* flow 0 seen again: flow 1 is now the oldest */
+    uint64_t victim = f[1]->flow_id;
+    get(fx, nth(1011, 9), NULL, NULL);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EVICTED], 1);
+    assert_int_equal(fx->released_id[0], victim);
+    bool created;
+    get(fx, nth(1012, 0), NULL, &created);
+    assert_false(created);
+}
+
+static void test_evicted_record_is_reused_with_slots_zeroed(void **state)
+{
+    fixture *fx = *state;
+    static int marker;
+    lw_flow *f[MAX_FLOWS];
+    for (uint16_t i = 0; i < MAX_FLOWS; i++) {
+        f[i] = get(fx, nth(1000 + i, i), NULL, NULL);
+        f[i]->slot[LW_FLOW_SLOT_STREAM] = &marker;
+        f[i]->slot[LW_FLOW_SLOT_MATCH] = &marker;
+        f[i]->egress[0] = true;
+        f[i]->app_proto = LW_APP_HTTP;
+    }
+    lw_flow *g = get(fx, nth(2000, 9), NULL, NULL);
+    assert_ptr_equal(g, f[0]); /* no allocation at the cap: the victim's record */
+    for (int s = 0; s < LW_FLOW_SLOT_MAX; s++)
+        assert_null(g->slot[s]);
+    assert_false(g->egress[0]);
+    assert_int_equal(g->app_proto, LW_APP_UNKNOWN);
+    assert_int_equal(g->pkts[0], 1);
+    assert_int_equal(g->sport, 50009);
+}
+
+static void test_expired_record_is_reused(void **state)
+{
+    fixture *fx = *state;
+    lw_flow *f = get(fx, nth(1000, 1), NULL, NULL);
+    lw_flow_table_expire(fx->t, 5000, 10);
+    lw_flow *g = get(fx, nth(5000, 2), NULL, NULL);
+    assert_ptr_equal(f, g);
+}
+
+static void test_many_flows_at_larger_cap(void **state)
+{
+    (void)state;
+    uint64_t ctr[LW_FLOW_CTR_MAX] = {0};
+    lw_flow_table_config cfg = {.max_flows = 1000, .idle_timeout_us = 10, .closed_timeout_us = 1};
+    lw_flow_table *t = lw_flow_table_new(&cfg, ctr);
+    assert_non_null(t);
+    for (uint32_t i = 0; i < 1000; i++) {
+        lw_packet p = pkt(1, v4(10, 0, (uint8_t)(i >> 8), (uint8_t)i), (uint16_t)(1024 + i),
+                          v4(203, 0, 113, 9), 443, LW_PROTO_TCP, LW_TCP_SYN, 60);
+        bool created = false;
+        assert_non_null(lw_flow_get(t, &p, NULL, &created));
+        assert_true(created);
+    }
+    for (uint32_t i = 0; i < 1000; i++) {
+        lw_packet p = pkt(2, v4(203, 0, 113, 9), 443, v4(10, 0, (uint8_t)(i >> 8), (uint8_t)i),
+                          (uint16_t)(1024 + i), LW_PROTO_TCP, LW_TCP_ACK, 60);
+        bool created = true;
+        int dir = 0;
+        lw_flow *f = lw_flow_get(t, &p, &dir, &created);
+        assert_non_null(f);
+        assert_false(created);
+        assert_int_equal(dir, LW_DIR_TOCLIENT);
+        assert_int_equal(f->sport, 1024 + i);
+    }
+    assert_int_equal(lw_flow_table_count(t), 1000);
+    assert_int_equal(ctr[LW_FLOW_CTR_ACTIVE], 1000);
+    assert_int_equal(ctr[LW_FLOW_CTR_EVICTED], 0);
+    lw_flow_table_free(t); /* no release callback configured: allowed */
+    assert_int_equal(ctr[LW_FLOW_CTR_FLUSHED], 1000);
+    assert_int_equal(ctr[LW_FLOW_CTR_ACTIVE], 0);
+}
+
+/* ---- release, flush, reuse ------------------------------------------------ */
+
+static void test_flush_releases_every_flow_once(void **state)
+{
+    fixture *fx = *state;
+    for (uint16_t i = 0; i < 3; i++)
+        get(fx, nth(1000 + i, i), NULL, NULL);
+    lw_flow_mark_closed(fx->t, get(fx, nth(1003, 0), NULL, NULL));
+    lw_flow_table_flush(fx->t);
+    assert_int_equal(fx->released, 3);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_FLUSHED], 3);
+    assert_int_equal(lw_flow_table_count(fx->t), 0);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_ACTIVE], 0);
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = i + 1; j < 3; j++)
+            assert_int_not_equal(fx->released_id[i], fx->released_id[j]);
+    /* the table is usable after a flush */
+    bool created;
+    get(fx, nth(2000, 0), NULL, &created);
+    assert_true(created);
+}
+
+static void test_release_once_across_all_reasons(void **state)
+{
+    fixture *fx = *state;
+    for (uint16_t i = 0; i < 6; i++) /* 2 evictions */
+        get(fx, nth(1000 + i, i), NULL, NULL);
+    lw_flow_mark_closed(fx->t, get(fx, nth(1010, 5), NULL, NULL));
+    lw_flow_table_expire(fx->t, 1010 + CLOSED_US, 10); /* 1 closed */
+    lw_flow_table_expire(fx->t, 1003 + IDLE_US, 10);   /* flows 2, 3 idle */
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EVICTED], 2);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EXPIRED_CLOSED], 1);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EXPIRED_IDLE], 2);
+    assert_int_equal(lw_flow_table_count(fx->t), 1);
+    assert_int_equal(fx->released, 5);
+    for (size_t i = 0; i < fx->released; i++)
+        for (size_t j = i + 1; j < fx->released; j++)
+            assert_int_not_equal(fx->released_id[i], fx->released_id[j]);
+}
+
+static void test_syn_on_closed_flow_starts_new_flow(void **state)
+{
+    fixture *fx = *state;
+    bool created;
+    lw_flow *f = get(fx, c2s(1000, LW_TCP_SYN), NULL, NULL);
+    uint64_t old_id = f->flow_id;
+    lw_flow_mark_closed(fx->t, f);
+    lw_flow *g = get(fx, c2s(1003, LW_TCP_SYN), NULL, &created);
+    assert_true(created);
+    assert_false(g->closed);
+    assert_int_equal(g->ts_start_us, 1003);
+    assert_int_not_equal(g->flow_id, old_id);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_TCP_REUSED], 1);
+    assert_int_equal(fx->released, 1);
+    assert_int_equal(fx->released_id[0], old_id);
+    assert_int_equal(lw_flow_table_count(fx->t), 1);
+}
+
+static void test_syn_on_open_flow_or_synack_on_closed_is_same_flow(void **state)
+{
+    fixture *fx = *state;
+    bool created;
+    lw_flow *f = get(fx, c2s(1000, LW_TCP_SYN), NULL, NULL);
+    get(fx, c2s(1001, LW_TCP_SYN), NULL, &created); /* retransmitted SYN */
+    assert_false(created);
+    lw_flow_mark_closed(fx->t, f);
+    get(fx, s2c(1002, LW_TCP_SYN | LW_TCP_ACK), NULL, &created);
+    assert_false(created);
+    lw_packet u = pkt(1003, CLI, 40000, SRV, 80, LW_PROTO_UDP, LW_TCP_SYN, 60);
+    get(fx, u, NULL, &created); /* UDP: another flow, never "reuse" */
+    assert_true(created);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_TCP_REUSED], 0);
+}
+
+/* ---- flow ids ------------------------------------------------------------- */
+
+static void test_flow_id_deterministic_across_tables(void **state)
+{
+    fixture *fx = *state;
+    uint64_t c2[LW_FLOW_CTR_MAX] = {0};
+    lw_flow_table_config cfg = {.max_flows = 8, .idle_timeout_us = 1, .closed_timeout_us = 1};
+    lw_flow_table *t2 = lw_flow_table_new(&cfg, c2);
+    assert_non_null(t2);
+    for (uint16_t i = 0; i < 4; i++) {
+        lw_packet p = nth(1000 + i, i);
+        lw_flow *a = get(fx, p, NULL, NULL);
+        lw_flow *b = lw_flow_get(t2, &p, NULL, NULL);
+        assert_non_null(b);
+        assert_int_equal(a->flow_id, b->flow_id);
+        assert_int_not_equal(a->flow_id, 0);
+        assert_true(a->flow_id < (UINT64_C(1) << 51));
+    }
+    lw_flow_table_free(t2);
+}
+
+static void test_flow_id_depends_on_tuple_and_start(void **state)
+{
+    fixture *fx = *state;
+    uint64_t a = get(fx, nth(1000, 1), NULL, NULL)->flow_id;
+    uint64_t b = get(fx, nth(1000, 2), NULL, NULL)->flow_id;
+    lw_flow_table_flush(fx->t);
+    uint64_t c = get(fx, nth(1001, 1), NULL, NULL)->flow_id;
+    lw_flow_table_flush(fx->t);
+    uint64_t d = get(fx, nth(1000, 1), NULL, NULL)->flow_id;
+    assert_int_not_equal(a, b);
+    assert_int_not_equal(a, c);
+    assert_int_equal(a, d);
+}
+
+/* ---- random operations ------------------------------------------------------ */
+
+static uint32_t xorshift(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+/* Many packets over 32 tuples (either direction, with time jitter), random
+ * closes and expiries: the table must always hand back the packet's own
+ * flow and keep its accounting. */
+static void test_random_operations_keep_invariants(void **state)
+{
+    fixture *fx = *state;
+    uint32_t seed = 12345;
+    uint64_t now = 1000;
+    for (int i = 0; i < 20000; i++) {
+        uint32_t r = xorshift(&seed);
+        now += r % 7 + ((r >> 26) == 0 ? IDLE_US : 0); /* now and then a lull */
+        uint64_t ts = now - (r >> 3) % 3;              /* a little out of order */
+        uint16_t n = (uint16_t)((r >> 5) % 32);
+        bool rev = (r >> 10) & 1;
+        uint8_t flags = (uint8_t)((r >> 11) & 0x17);
+        lw_addr a = v4(10, 0, 0, (uint8_t)(n % 4)), b = v6((uint8_t)(n / 4));
+        b.family = 4;
+        uint16_t ap = (uint16_t)(1000 + n), bp = 80;
+        lw_packet p = rev ? pkt(ts, b, bp, a, ap, LW_PROTO_TCP, flags, 1)
+                          : pkt(ts, a, ap, b, bp, LW_PROTO_TCP, flags, 1);
+        int dir = -1;
+        lw_flow *f = get(fx, p, &dir, NULL);
+        bool fwd = f->sport == p.sport && memcmp(&f->src, &p.src, sizeof(p.src)) == 0 &&
+                   f->dport == p.dport && memcmp(&f->dst, &p.dst, sizeof(p.dst)) == 0;
+        bool bwd = f->sport == p.dport && memcmp(&f->src, &p.dst, sizeof(p.dst)) == 0 &&
+                   f->dport == p.sport && memcmp(&f->dst, &p.src, sizeof(p.src)) == 0;
+        assert_true(fwd || bwd);
+        assert_int_equal(dir, fwd ? LW_DIR_TOSERVER : LW_DIR_TOCLIENT);
+        assert_true(f->ts_last_us >= f->ts_start_us);
+        if ((r >> 16) % 8 == 0)
+            lw_flow_mark_closed(fx->t, f);
+        if ((r >> 19) % 16 == 0)
+            lw_flow_table_expire(fx->t, now, (r >> 23) % 3);
+        check_invariants(fx);
+    }
+    assert_true(fx->ctr[LW_FLOW_CTR_EVICTED] > 0);
+    assert_true(fx->ctr[LW_FLOW_CTR_EXPIRED_IDLE] + fx->ctr[LW_FLOW_CTR_EXPIRED_CLOSED] > 0);
+    assert_true(fx->ctr[LW_FLOW_CTR_TCP_REUSED] > 0);
+}
+
+/* ---- configuration and names ---------------------------------------------- */
+
+static void test_bad_config_rejected(void **state)
+{
+    fixture *fx = *state;
+    lw_flow_table_config cfg = {.max_flows = 0, .idle_timeout_us = 1, .closed_timeout_us = 1};
+    assert_null(lw_flow_table_new(&cfg, fx->ctr));
+    assert_null(lw_flow_table_new(NULL, fx->ctr));
+    cfg.max_flows = 4;
+    assert_null(lw_flow_table_new(&cfg, NULL));
+    cfg.max_flows = UINT32_MAX;
+    assert_null(lw_flow_table_new(&cfg, fx->ctr));
+    lw_flow_table_free(NULL);
+}
+
+static void test_counter_names(void **state)
+{
+    (void)state;
+    for (int i = 0; i < LW_FLOW_CTR_MAX; i++) {
+        assert_non_null(lw_flow_counter_names[i]);
+        assert_memory_equal(lw_flow_counter_names[i], "flow.", 5);
+        for (int j = i + 1; j < LW_FLOW_CTR_MAX; j++)
+            assert_string_not_equal(lw_flow_counter_names[i], lw_flow_counter_names[j]);
+    }
+    assert_string_equal(lw_flow_counter_names[LW_FLOW_CTR_EVICTED], "flow.evicted");
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_first_packet_sender_is_client),
+        T(test_both_directions_one_flow),
+        T(test_synack_first_makes_receiver_client),
+        T(test_midstream_first_packet_sender_is_client),
+        T(test_syn_ack_bits_on_udp_do_not_swap),
+        T(test_ipv6_flow),
+        T(test_family_proto_and_ports_distinguish_flows),
+        T(test_wirelen_counted_not_caplen),
+        T(test_idle_expiry_exact_edge),
+        T(test_activity_postpones_idle_expiry),
+        T(test_closed_expiry_exact_edge),
+        T(test_closed_flow_expires_before_older_open_flow),
+        T(test_mark_closed_twice_is_harmless),
+        T(test_packet_on_closed_flow_keeps_it_closed),
+        T(test_budgeted_expiry),
+        T(test_expiry_stops_at_first_live_flow),
+        T(test_time_going_backwards),
+        T(test_huge_timeout_does_not_wrap),
+        T(test_eviction_at_cap_prefers_closed),
+        T(test_eviction_at_cap_takes_least_recently_seen),
+        T(test_evicted_record_is_reused_with_slots_zeroed),
+        T(test_expired_record_is_reused),
+        T(test_many_flows_at_larger_cap),
+        T(test_flush_releases_every_flow_once),
+        T(test_release_once_across_all_reasons),
+        T(test_syn_on_closed_flow_starts_new_flow),
+        T(test_syn_on_open_flow_or_synack_on_closed_is_same_flow),
+        T(test_flow_id_deterministic_across_tables),
+        T(test_flow_id_depends_on_tuple_and_start),
+        T(test_random_operations_keep_invariants),
+        T(test_bad_config_rejected),
+        T(test_counter_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

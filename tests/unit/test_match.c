@@ -1,0 +1,246 @@
+/*
+ * test_match.c - Hyperscan matching with walk-back extraction: values found
+ * whole and once whatever the chunking, end-anchored values at close, glued
+ * values refused, no joining across gaps, bad regexes named.
+ *
+ * Values are compared in memory and never printed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leakwatch/match.h"
+#include "leakwatch/signatures.h"
+
+static const char SIGS[] = "signatures:\n"
+                           "  - id: 1\n"
+                           "    name: Email\n"
+                           "    type: email\n"
+                           "    regex: '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*"
+                           "\\.[A-Za-z]{2,63}\\.?'\n"
+                           "    validator: email\n"
+                           "    normaliser: lower\n"
+                           "  - id: 2\n"
+                           "    name: Card\n"
+                           "    type: credit_card\n"
+                           "    regex: '[2-6](?:[ -]?[0-9]){12,18}'\n"
+                           "    validator: credit_card\n"
+                           "    normaliser: digits\n"
+                           "  - id: 3\n"
+                           "    name: Account\n"
+                           "    type: account\n"
+                           "    regex: 'ACCT-[0-9]{8}'\n"
+                           "    validator: none\n"
+                           "    normaliser: none\n"
+                           "    charset: 'A-Z0-9-'\n"
+                           "    max_len: 13\n";
+
+typedef struct fixture {
+    lw_signature_set *set;
+    lw_matcher *m;
+    lw_match_worker *w;
+} fixture;
+
+typedef struct found {
+    int n;
+    char norm[8][LW_PII_VALUE_MAX];
+    char masked[8][LW_PII_MASK_MAX];
+    uint16_t kind[8];
+} found;
+
+static void on_found(void *ctx, const lw_pii_value *v)
+{
+    found *f = ctx;
+    if (f->n < 8) {
+        memcpy(f->norm[f->n], v->norm, v->norm_len);
+        f->norm[f->n][v->norm_len] = 0;
+        strcpy(f->masked[f->n], v->masked);
+        f->kind[f->n] = v->kind;
+    }
+    f->n++;
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof(*fx));
+    char err[512];
+    if (lw_signatures_parse("test", SIGS, sizeof(SIGS) - 1, &fx->set, err, sizeof(err)) != 0)
+        return -1;
+    if (lw_matcher_compile(fx->set, &fx->m, err, sizeof(err)) != 0)
+        return -1;
+    fx->w = lw_match_worker_new(fx->m);
+    *state = fx;
+    return fx->w ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    lw_match_worker_free(fx->w);
+    lw_matcher_free(fx->m);
+    lw_signatures_free(fx->set);
+    free(fx);
+    return 0;
+}
+
+/* Feeds text in chunks of `step` bytes through one stream, then closes it. */
+static found scan_chunked(fixture *fx, const char *text, size_t step)
+{
+    found f;
+    memset(&f, 0, sizeof(f));
+    lw_match_stream *s = lw_match_stream_open(fx->w);
+    assert_non_null(s);
+    size_t len = strlen(text);
+    for (size_t off = 0; off < len; off += step) {
+        size_t n = len - off < step ? len - off : step;
+        lw_match_stream_scan(fx->w, s, (const uint8_t *)text + off, n, on_found, &f);
+    }
+    lw_match_stream_close(fx->w, s, on_found, &f);
+    return f;
+}
+
+static void test_email_found_once_any_chunking(void **state)
+{
+    fixture *fx = *state;
+    const char *text = "contact: Jane.Doe@Example.COM, thanks";
+    for (size_t step = 1; step <= strlen(text); step++) {
+        found f = scan_chunked(fx, text, step);
+        assert_int_equal(f.n, 1);
+        assert_string_equal(f.norm[0], "jane.doe@example.com");
+        assert_string_equal(f.masked[0], "j***@example.com");
+    }
+}
+
+static void test_value_at_end_reported_on_close(void **state)
+{
+    fixture *fx = *state;
+    found f;
+    memset(&f, 0, sizeof(f));
+    lw_match_stream *s = lw_match_stream_open(fx->w);
+    const char *text = "card 4111 1111 1111 1111";
+    lw_match_stream_scan(fx->w, s, (const uint8_t *)text, strlen(text), on_found, &f);
+    assert_int_equal(f.n, 0); /* it might still go on */
+    lw_match_stream_close(fx->w, s, on_found, &f);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.norm[0], "4111111111111111");
+    assert_string_equal(f.masked[0], "411111******1111");
+}
+
+static void test_sentence_dot_after_email(void **state)
+{
+    fixture *fx = *state;
+    found f = scan_chunked(fx, "write to bob@example.org. Then", 7);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.norm[0], "bob@example.org");
+}
+
+static void test_subdomain_email_reported_once(void **state)
+{
+    fixture *fx = *state;
+    found f = scan_chunked(fx, " ann@mail.example.co.uk ", 5);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.norm[0], "ann@mail.example.co.uk");
+}
+
+static void test_glued_values_refused(void **state)
+{
+    fixture *fx = *state;
+    /* a letter or digit right before or after the number */
+    assert_int_equal(scan_chunked(fx, "id x4111111111111111 ", 64).n, 0);
+    assert_int_equal(scan_chunked(fx, "id 4111111111111111x ", 64).n, 0);
+    assert_int_equal(scan_chunked(fx, "id 94111111111111111 ", 64).n, 0);
+    /* a longer digit run is not a card */
+    assert_int_equal(scan_chunked(fx, "n=41111111111111111111111111 ", 64).n, 0);
+}
+
+static void test_long_history_before_value(void **state)
+{
+    fixture *fx = *state;
+    char text[2048];
+    memset(text, 'a', 1000);
+    text[1000] = ' ';
+    strcpy(text + 1001, "4111-1111-1111-1111 end");
+    for (size_t step = 1; step < 40; step += 3) {
+        found f = scan_chunked(fx, text, step);
+        assert_int_equal(f.n, 1);
+        assert_string_equal(f.norm[0], "4111111111111111");
+    }
+}
+
+static void test_gap_prevents_joining(void **state)
+{
+    fixture *fx = *state;
+    found f;
+    memset(&f, 0, sizeof(f));
+    lw_match_stream *s = lw_match_stream_open(fx->w);
+    const char *a = "mail: alice@exam", *b = "ple.com done";
+    lw_match_stream_scan(fx->w, s, (const uint8_t *)a, strlen(a), on_found, &f);
+    lw_match_stream_gap(fx->w, s);
+    lw_match_stream_scan(fx->w, s, (const uint8_t *)b, strlen(b), on_found, &f);
+    lw_match_stream_close(fx->w, s, on_found, &f);
+    assert_int_equal(f.n, 0);
+}
+
+static void test_site_kind_without_validator(void **state)
+{
+    fixture *fx = *state;
+    found f = scan_chunked(fx, "ref ACCT-12345678, ACCT-1234567 and XACCT-87654321", 4);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.norm[0], "ACCT-12345678");
+    assert_string_equal(fx->set->kinds[f.kind[0]], "account");
+}
+
+static void test_block_scan(void **state)
+{
+    fixture *fx = *state;
+    found f;
+    memset(&f, 0, sizeof(f));
+    const char *dgram = "a@example.com b@example.net 5555555555554444";
+    lw_match_block_scan(fx->w, (const uint8_t *)dgram, strlen(dgram), on_found, &f);
+    assert_int_equal(f.n, 3);
+    assert_int_equal(lw_match_worker_validated(fx->w, 0) >= 2, 1);
+}
+
+static void test_bad_regex_names_signature(void **state)
+{
+    (void)state;
+    static const char bad[] = "signatures:\n"
+                              "  - id: 77\n"
+                              "    name: Broken\n"
+                              "    type: thing\n"
+                              "    regex: 'abc(('\n"
+                              "    validator: none\n"
+                              "    normaliser: none\n"
+                              "    charset: 'a-c'\n"
+                              "    max_len: 10\n";
+    lw_signature_set *set;
+    lw_matcher *m = NULL;
+    char err[512];
+    assert_int_equal(lw_signatures_parse("bad", bad, sizeof(bad) - 1, &set, err, sizeof(err)), 0);
+    assert_int_equal(lw_matcher_compile(set, &m, err, sizeof(err)), LW_ERR_HYPERSCAN);
+    assert_null(m);
+    assert_non_null(strstr(err, "signature 77"));
+    assert_non_null(strstr(err, "line 2"));
+    lw_signatures_free(set);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_email_found_once_any_chunking, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_value_at_end_reported_on_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sentence_dot_after_email, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subdomain_email_reported_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_glued_values_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_history_before_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gap_prevents_joining, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_site_kind_without_validator, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_block_scan, setup, teardown),
+        cmocka_unit_test(test_bad_regex_names_signature),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
