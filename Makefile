@@ -41,8 +41,10 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	@echo "== replaying pcaps/demo/demo.pcap =="
-	./$(BUILD)/leakwatch -c etc/leakwatch.yaml -r pcaps/demo/demo.pcap
+	@echo "== replaying pcaps/demo/demo.pcap (alerts below; all events in $(BUILD)/demo-eve.json) =="
+	@rm -f $(BUILD)/demo-eve.json
+	./$(BUILD)/leakwatch -c etc/leakwatch.yaml -r pcaps/demo/demo.pcap -o $(BUILD)/demo-eve.json
+	@grep '"event_type":"alert"' $(BUILD)/demo-eve.json || { echo "no alert: the demo is broken" >&2; exit 1; }
 
 test-build: deps
 	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLW_SANITIZE=ON -DLW_WERROR=ON >/dev/null

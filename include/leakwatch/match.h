@@ -9,7 +9,7 @@
  * flow direction owns one lw_match_stream.
  *
  * Hyperscan runs without start-of-match tracking (SOM doubles the cost).
- * Each pattern is compiled as (?:REGEX)(?:[^BOUNDARY]|$), so it reports once,
+ * Each pattern is compiled as (?:REGEX)(?:[^BOUNDARY]|\z), so it reports once,
  * when the value has ended; the callback then walks back over the
  * signature's charset (at most max_len bytes, through a short history the
  * stream keeps across chunks) to find the run that lw_pick_value() turns

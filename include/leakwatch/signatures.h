@@ -9,7 +9,7 @@
  *             e.g. "0-9 -"); the match stage walks back over them from the
  *             reported end, at most max_len bytes;
  *   boundary  the bytes that may not directly follow a value (default
- *             "A-Za-z0-9"); the match stage appends (?:[^boundary]|$) to the
+ *             "A-Za-z0-9"); the match stage appends (?:[^boundary]|\z) to the
  *             regex so that a value is reported once, when it has ended.
  *             A value's last byte must itself be in boundary.
  * The file is a YAML list under the key `signatures:`; see signatures/pii.yaml.

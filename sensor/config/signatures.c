@@ -22,7 +22,7 @@
  * or "signature #3" for the third entry when its id is missing or bad).
  *
  * Charset and boundary are bracket-expression bodies. The match stage pastes
- * the boundary into "(?:[^BOUNDARY]|$)", so lw_charset_parse accepts only a
+ * the boundary into "(?:[^BOUNDARY]|\z)", so lw_charset_parse accepts only a
  * syntax that means the same to it and to Hyperscan's PCRE-style classes:
  * printable ASCII, ranges "a-z" (not reversed), escapes of punctuation
  * ("\\", "\-", "\]", "\^", ...), '-' unescaped only first or last, no

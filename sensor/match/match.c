@@ -138,7 +138,7 @@ static char *build_expression(const lw_signature *sig)
     size_t n = strlen(sig->regex) + strlen(sig->boundary) + 32;
     char *e = malloc(n);
     if (e)
-        snprintf(e, n, "(?:%s)(?:[^%s]|$)", sig->regex, sig->boundary);
+        snprintf(e, n, "(?:%s)(?:[^%s]|\\z)", sig->regex, sig->boundary);
     return e;
 }
 

@@ -78,6 +78,28 @@ Captures (expected result at default thresholds: burst.threshold 20, window 60 s
                                  last record header that claims 1514 bytes of which
                                  only 20 are in the file. The sensor reports the cut
                                  on stderr and still alerts on what came before.
+
+Burst timing captures (times below are offsets from 09:00:00; a session's first packet
+comes 1 ms after the offset it is set to):
+
+  cooldown_three_posts.pcap      10.1.2.3 -> 203.0.113.50:80, three POST connections
+                                 at t = 0 s, 10 s and 100 s, each with 25 emails, all
+                                 75 distinct. One alert for the first connection
+                                 (25 distinct), the second falls in its cool-down
+                                 (suppressed), the third alerts again (25 distinct:
+                                 the first two connections have left the window).
+  udp_syslog_leak.pcap           10.1.2.3:5514 -> 203.0.113.9:514 UDP, 30 syslog
+                                 lines 100 ms apart, each with one distinct email and
+                                 one distinct phone. One UDP alert, 60 distinct.
+  slow_drip_below_window.pcap    10.1.2.3 -> 203.0.113.70:80, 40 POST connections
+                                 10 s apart, each with one distinct email: at most 6
+                                 values in any 60 s window. No alert at defaults; with
+                                 window 3600 s and threshold 30, one alert (the 30th
+                                 email's connection, distinct 30).
+  two_destinations.pcap          10.1.2.3 POSTs 15 distinct emails to 203.0.113.50:80
+                                 and 15 other distinct emails to 198.51.100.60:80 over
+                                 two connections whose segments alternate, one email
+                                 per segment. No alert: each pair holds 15.
 """
 
 import os
@@ -288,6 +310,13 @@ class Capture:
 
     def tick(self, us=STEP_US):
         self.now_us += us
+
+    def at(self, offset_us):
+        """Moves the clock to T0 + offset_us; the next frame comes one step later.
+        The clock never goes back."""
+        t = T0_S * 1000000 + offset_us
+        assert t >= self.now_us, "clock would go back"
+        self.now_us = t
 
     def add_frame(self, frame, wire_len=None, step=STEP_US):
         self.tick(step)
@@ -932,6 +961,80 @@ def small_email_leak(linktype, link, seed="leakwatch-linktypes"):
     return cap
 
 
+def cooldown_three_posts_capture():
+    """Three 25-email POSTs from one inside host to one outside host at 0 s, 10 s and
+    100 s: the second lands in the first alert's cool-down, the third after it."""
+    rng = random.Random("leakwatch-cooldown")
+    cap = Capture()
+    ports = Ports()
+    f = Fake("leakwatch-cooldown-records")  # one generator: all 75 emails distinct
+    for start_s in (0, 10, 100):
+        cap.at(start_s * 1000000)
+        body = "".join("%s\n" % f.email(f.name()) for _ in range(25)).encode()
+        post_csv(cap, rng, ports, "10.1.2.3", "203.0.113.50", body, path="/crm/contacts/import")
+    return cap
+
+
+def udp_syslog_capture():
+    """30 RFC 3164-style syslog lines over UDP, one email and one phone each."""
+    cap = Capture()
+    f = Fake("leakwatch-udp-syslog-records")
+    cli, srv = ip4("10.1.2.3"), ip4("203.0.113.9")
+    for i in range(30):
+        nm = f.name()
+        em, ph = f.email(nm), f.phone()
+        step = STEP_US if i == 0 else 100000  # datagrams exactly 100 ms apart
+        secs = (cap.now_us + step) // 1000000 - T0_S
+        line = "<134>Mar  1 09:%02d:%02d crm-app01 crm[2417]: customer updated email=%s phone=%s\n" % (
+            secs // 60, secs % 60, em, ph)
+        dg = udp_datagram(cli, srv, 5514, 514, line.encode())
+        cap.add_ip(ip_packet(cap.ids, cli, srv, PROTO_UDP, dg), step=step)
+    return cap
+
+
+def slow_drip_capture():
+    """40 small POSTs, 10 s apart, one distinct email each."""
+    rng = random.Random("leakwatch-slow-drip")
+    cap = Capture()
+    ports = Ports()
+    f = Fake("leakwatch-slow-drip-records")
+    for i in range(40):
+        cap.at(i * 10 * 1000000)
+        body = ('{"email":"%s"}\n' % f.email(f.name())).encode()
+        req = http_request("POST", "/api/subscribe", "forms.example.net", body, "application/json")
+        http_exchange(cap, rng, ports, "10.1.2.3", "203.0.113.70", 80, req,
+                      http_response("200 OK", b'{"status":"ok"}\n', "application/json"))
+    return cap
+
+
+def two_destinations_capture():
+    """Two POST connections from one inside host to two outside hosts whose body
+    segments alternate, 15 distinct emails each (30 distinct in all)."""
+    rng = random.Random("leakwatch-two-destinations")
+    cap = Capture()
+    ports = Ports()
+    f = Fake("leakwatch-two-destinations-records")
+    dests = ["203.0.113.50", "198.51.100.60"]
+    sessions, bodies = [], []
+    for srv in dests:
+        lines = ["%s\n" % f.email(f.name()) for _ in range(15)]
+        s = TcpSession(cap, rng, "10.1.2.3", ports.take(), srv, 80)
+        s.handshake()
+        sessions.append(s)
+        bodies.append(lines)
+    for s, lines in zip(sessions, bodies):
+        body = "".join(lines).encode()
+        req = http_request("POST", "/import", "sync.example.net", body, "text/plain")
+        s.send("c", req[:len(req) - len(body)])
+    for i in range(15):  # one email per segment, the two connections in turn
+        for s, lines in zip(sessions, bodies):
+            s.send("c", lines[i].encode())
+    for s in sessions:
+        s.send("s", http_response("201 Created", b'{"status":"ok"}\n', "application/json"))
+        s.close()
+    return cap
+
+
 # ---------------------------------------------------------------------------
 # Self-checks and output
 # ---------------------------------------------------------------------------
@@ -986,6 +1089,10 @@ def outputs():
         ("pcaps/linktypes/null.pcap", pcap_bytes(small_email_leak(LINKTYPE_NULL, link_null))),
         ("pcaps/linktypes/ethernet.pcapng", pcapng_bytes(small_email_leak(LINKTYPE_ETHERNET, link_ethernet))),
         ("pcaps/truncated_last_record.pcap", pcap_bytes(trunc, truncate_tail=(1514, 20))),
+        ("pcaps/cooldown_three_posts.pcap", pcap_bytes(cooldown_three_posts_capture())),
+        ("pcaps/udp_syslog_leak.pcap", pcap_bytes(udp_syslog_capture())),
+        ("pcaps/slow_drip_below_window.pcap", pcap_bytes(slow_drip_capture())),
+        ("pcaps/two_destinations.pcap", pcap_bytes(two_destinations_capture())),
     ]
 
 

@@ -673,6 +673,52 @@ static void test_counter_names(void **state)
     assert_string_equal(lw_burst_counter_names[LW_BURST_CTR_SUPPRESSED], "burst.suppressed");
 }
 
+/* ---- growth after an alert ----------------------------------------------- */
+
+static void test_growth_counts_new_values_after_alert(void **state)
+{
+    fixture *fx = *state;
+    uint32_t added, per_kind[LW_BURST_MAX_KINDS];
+    /* no alert yet: nothing to report */
+    add(fx, 1, 10);
+    assert_false(lw_burst_growth(fx->b, KEY_A, strlen(KEY_A), &added, per_kind));
+    add(fx, 2, 20);
+    assert_true(add(fx, 3, 30));
+    assert_true(lw_burst_growth(fx->b, KEY_A, strlen(KEY_A), &added, per_kind));
+    assert_int_equal(added, 0);
+    /* two new values of kind 1, one repeat: growth 2, all of kind 1 */
+    add_to(fx, KEY_A, 1, 4, 40);
+    add_to(fx, KEY_A, 1, 5, 50);
+    add(fx, 3, 60);
+    assert_true(lw_burst_growth(fx->b, KEY_A, strlen(KEY_A), &added, per_kind));
+    assert_int_equal(added, 2);
+    assert_int_equal(per_kind[0], 0);
+    assert_int_equal(per_kind[1], 2);
+    /* another key is unaffected and unknown */
+    assert_false(lw_burst_growth(fx->b, KEY_B, strlen(KEY_B), &added, per_kind));
+}
+
+static void test_growth_resets_at_next_alert(void **state)
+{
+    fixture *fx = *state;
+    uint32_t added, per_kind[LW_BURST_MAX_KINDS];
+    add(fx, 1, 10);
+    add(fx, 2, 20);
+    assert_true(add(fx, 3, 30));
+    add(fx, 4, 40);
+    assert_true(lw_burst_growth(fx->b, KEY_A, strlen(KEY_A), &added, per_kind));
+    assert_int_equal(added, 1);
+    /* after the cool-down, values 4 (still live), 5 and 6 alert again and
+     * growth restarts from zero */
+    assert_false(add(fx, 5, 30 + WINDOW));
+    assert_true(add(fx, 6, 31 + WINDOW));
+    assert_true(lw_burst_growth(fx->b, KEY_A, strlen(KEY_A), &added, per_kind));
+    assert_int_equal(added, 0);
+    add(fx, 7, 32 + WINDOW);
+    assert_true(lw_burst_growth(fx->b, KEY_A, strlen(KEY_A), &added, per_kind));
+    assert_int_equal(added, 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -716,6 +762,8 @@ int main(void)
         T(test_bad_config_rejected),
         T(test_hash_key_changes_nothing_observable),
         T(test_counter_names),
+        T(test_growth_counts_new_values_after_alert),
+        T(test_growth_resets_at_next_alert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

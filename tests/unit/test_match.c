@@ -205,6 +205,23 @@ static void test_block_scan(void **state)
     assert_int_equal(lw_match_worker_validated(fx->w, 0) >= 2, 1);
 }
 
+/* Regression: Hyperscan's '$' also matches before a final newline, so a
+ * value followed by one '\n' at the end of the data was reported twice
+ * (once through the delimiter, once through '$'). The end anchor is \z. */
+static void test_value_before_final_newline_reported_once(void **state)
+{
+    fixture *fx = *state;
+    for (size_t step = 1; step <= 8; step++) {
+        found f = scan_chunked(fx, "mail bob@example.org\n", step);
+        assert_int_equal(f.n, 1);
+    }
+    found f;
+    memset(&f, 0, sizeof(f));
+    const char *dgram = "card=4111111111111111\n";
+    lw_match_block_scan(fx->w, (const uint8_t *)dgram, strlen(dgram), on_found, &f);
+    assert_int_equal(f.n, 1);
+}
+
 static void test_bad_regex_names_signature(void **state)
 {
     (void)state;
@@ -240,6 +257,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gap_prevents_joining, setup, teardown),
         cmocka_unit_test_setup_teardown(test_site_kind_without_validator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_block_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_value_before_final_newline_reported_once, setup,
+                                        teardown),
         cmocka_unit_test(test_bad_regex_names_signature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -613,7 +613,7 @@ static char *with_boundary(const lw_signature *s)
     size_t n = strlen(s->regex) + strlen(s->boundary) + 16;
     char *p = malloc(n);
     assert_non_null(p);
-    snprintf(p, n, "%s(?:[^%s]|$)", s->regex, s->boundary);
+    snprintf(p, n, "%s(?:[^%s]|\\z)", s->regex, s->boundary);
     return p;
 }
 
