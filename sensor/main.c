@@ -106,7 +106,8 @@ int main(int argc, char **argv)
     char err[1024] = "";
     int opt, status = 2;
 
-    while ((opt = getopt_long(argc, argv, "r:c:o:Vh", longopts, NULL)) != -1) {
+    opterr = 0; /* one line of our own instead of getopt's */
+    while ((opt = getopt_long(argc, argv, ":r:c:o:Vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'r':
             if (n_inputs == MAX_INPUTS) {
@@ -134,8 +135,11 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case ':':
+            fprintf(stderr, "leakwatch: option '%s' needs a value (see -h)\n", argv[optind - 1]);
+            return 2;
         default:
-            usage(stderr);
+            fprintf(stderr, "leakwatch: unknown option '%s' (see -h)\n", argv[optind - 1]);
             return 2;
         }
     }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The command-line contract: exit 0 ok; 2 usage/config/signature/input
+# error with ONE clear stderr line naming the file and line or the bad
+# value; -V and -h succeed. Each check runs the real binary.
+set -uo pipefail
+bin=${1:?usage: check_cli.sh LEAKWATCH}
+top=${LW_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pcap="$top/pcaps/email_below_threshold.pcap"
+cfg="$top/etc/leakwatch.yaml"
+pass=0
+fail=0
+
+# expect NAME EXIT STDERR_REGEX -- ARGS...
+expect() {
+    local name=$1 want=$2 pattern=$3
+    shift 4
+    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+    local got=$?
+    local lines
+    lines=$(wc -l <"$tmp/err")
+    if [ "$got" != "$want" ]; then
+        echo "FAIL $name: exit $got, want $want; stderr: $(head -c 300 "$tmp/err")"
+        fail=$((fail + 1))
+    elif [ -n "$pattern" ] && ! grep -Eq "$pattern" "$tmp/err"; then
+        echo "FAIL $name: stderr does not match /$pattern/: $(head -c 300 "$tmp/err")"
+        fail=$((fail + 1))
+    elif [ "$want" = 2 ] && [ "$lines" != 1 ]; then
+        echo "FAIL $name: $lines stderr lines, want exactly 1"
+        fail=$((fail + 1))
+    else
+        pass=$((pass + 1))
+    fi
+}
+
+expect ok 0 '' -- -c "$cfg" -r "$pcap" -o "$tmp/eve.json"
+expect version 0 '' -- -V
+expect help 0 '' -- -h
+expect no_input 2 'no input' -- -c "$cfg"
+expect stray_argument 2 "unexpected argument 'x.pcap'" -- -c "$cfg" x.pcap
+expect unknown_option 2 "unknown option '--frobnicate'" -- --frobnicate -r "$pcap"
+expect unknown_short_option 2 "unknown option '-z'" -- -z -r "$pcap"
+expect missing_value 2 "'-r' needs a value" -- -c "$cfg" -r
+expect missing_capture 2 '/nonexistent/cap\.pcap' -- -c "$cfg" -r /nonexistent/cap.pcap
+printf 'not a capture\n' >"$tmp/text.pcap"
+expect not_a_capture 2 'text\.pcap' -- -c "$cfg" -r "$tmp/text.pcap"
+expect missing_config 2 'nope\.yaml' -- -c "$tmp/nope.yaml" -r "$pcap"
+printf 'burst:\n  window: 60\n  thresold: 5\n' >"$tmp/typo.yaml"
+expect config_unknown_key 2 'typo\.yaml:3:.*thresold' -- -c "$tmp/typo.yaml" -r "$pcap"
+printf 'burst:\n  window: soon\n' >"$tmp/badval.yaml"
+expect config_bad_value 2 'badval\.yaml:2:.*soon' -- -c "$tmp/badval.yaml" -r "$pcap"
+expect set_bad_value 2 'burst\.threshold' -- -c "$cfg" --set burst.threshold=-3 -r "$pcap"
+expect set_unknown_key 2 'no\.such' -- -c "$cfg" --set no.such=1 -r "$pcap"
+expect set_host_bits 2 '10\.0\.0\.0/8' -- -c "$cfg" --set home_net=10.1.2.3/8 -r "$pcap"
+expect set_values_below_threshold 2 'max_values' -- -c "$cfg" --set burst.threshold=50 \
+    --set burst.max_values=10 -r "$pcap"
+cat >"$tmp/sigs.yaml" <<'SIG'
+signatures:
+  - id: 4242
+    name: "Broken"
+    type: thing
+    regex: 'abc(('
+    validator: none
+    normaliser: none
+    charset: 'a-c'
+    max_len: 10
+SIG
+expect bad_regex 2 'sigs\.yaml.*4242.*line 2' -- -c "$cfg" --set signatures="$tmp/sigs.yaml" \
+    -r "$pcap"
+expect missing_signatures 2 'gone\.yaml' -- -c "$cfg" --set signatures="$tmp/gone.yaml" -r "$pcap"
+expect output_dir_missing 2 '/nonexistent/eve\.json' -- -c "$cfg" -r "$pcap" -o /nonexistent/eve.json
+if [ -w /dev/full ]; then
+    expect output_full 1 'could not be written' -- -c "$cfg" -r "$pcap" -o /dev/full
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
