@@ -53,6 +53,20 @@ typedef struct lw_alert {
     uint64_t flow_start_us;
 } lw_alert;
 
+/* An anomaly worth a SOC's eye that is not a leak by itself (evasion). */
+typedef struct lw_anomaly {
+    uint64_t ts_us;
+    uint64_t flow_id;
+    const lw_addr *src_ip; /* sender of the anomalous bytes */
+    uint16_t src_port;
+    const lw_addr *dest_ip;
+    uint16_t dest_port;
+    uint8_t proto;
+    const char *community_id;
+    const char *type;  /* "stream", "defrag" */
+    const char *event; /* "overlap_mismatch" */
+} lw_anomaly;
+
 typedef struct lw_stat {
     const char *name; /* dotted */
     uint64_t value;
@@ -61,6 +75,10 @@ typedef struct lw_stat {
 /* Writes the alert as one JSON line ending in '\n' into buf; returns its
  * length, or 0 when it did not fit. */
 size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap);
+
+/* Writes an anomaly event line (EVE event_type "anomaly"); returns its
+ * length, or 0 when it did not fit. */
+size_t lw_anomaly_format(const lw_anomaly *a, char *buf, size_t cap);
 
 /* Writes a stats event line; returns its length, or 0 when it did not fit. */
 size_t lw_stats_format(uint64_t ts_us, const lw_stat *stats, size_t count, char *buf, size_t cap);

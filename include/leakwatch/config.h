@@ -50,8 +50,20 @@ typedef struct lw_config {
     } flow;
 
     struct {
-        uint64_t depth; /* stream.depth: bytes inspected per direction; 0 = all */
+        uint64_t depth;        /* stream.depth: bytes inspected per direction; 0 = all */
+        uint64_t memcap;       /* stream.memcap: out-of-order bytes per worker */
+        uint64_t max_buffer;   /* stream.max_buffer: out-of-order bytes per direction */
+        uint32_t max_segments; /* stream.max_segments: out-of-order segments per direction */
+        bool reassembly;       /* stream.reassembly: no = scan each segment alone */
+        bool overlap_event;    /* stream.overlap_event: anomaly event on differing overlaps */
     } stream;
+
+    struct {
+        uint64_t memcap;        /* defrag.memcap: fragment bytes per worker */
+        uint32_t max_trains;    /* defrag.max_trains */
+        uint32_t timeout_s;     /* defrag.timeout */
+        uint32_t max_fragments; /* defrag.max_fragments: per datagram */
+    } defrag;
 
     struct {
         uint32_t interval_s; /* stats.interval: seconds of packet time; 0 = only at exit */

@@ -103,6 +103,9 @@ extern const char *const lw_decode_counter_names[LW_DECODE_CTR_MAX];
 /* True when counter c is a drop reason (one of them counts per dropped packet). */
 bool lw_decode_counter_is_drop(enum lw_decode_counter c);
 
+/* The link type to give lw_decode() for a bare IPv4/IPv6 packet (DLT_RAW). */
+#define LW_DECODE_LINKTYPE_RAW 12
+
 /* True when libpcap link type `dlt` is one lw_decode() understands. */
 bool lw_decode_linktype_supported(int dlt);
 

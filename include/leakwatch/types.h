@@ -55,9 +55,15 @@ typedef struct lw_packet {
 
     /* IP fragment: set when this packet is a fragment (not yet reassembled) */
     bool is_fragment;
-    uint32_t frag_id;     /* IPv4 id (16 bits) or IPv6 fragment id */
-    uint32_t frag_offset; /* bytes */
-    bool frag_more;       /* MF flag */
+    uint32_t frag_id;            /* IPv4 id (16 bits) or IPv6 fragment id */
+    uint32_t frag_offset;        /* bytes */
+    bool frag_more;              /* MF flag */
+    uint8_t frag_proto;          /* protocol of the fragmented payload (IPv4 protocol, or the
+                                    IPv6 fragment header's next header) */
+    const uint8_t *frag_data;    /* this fragment's share of the payload: after the IPv4
+                                    header, or after the IPv6 fragment header */
+    uint32_t frag_data_len;      /* captured bytes of it */
+    uint32_t frag_data_wire_len; /* bytes of it the headers declare (>= frag_data_len) */
 
     /* transport (valid when proto is TCP or UDP and not a non-first fragment) */
     uint16_t sport, dport;
@@ -79,7 +85,8 @@ typedef enum lw_app_proto {
     LW_APP_DNS,
     LW_APP_TLS,
     LW_APP_FTP,
-    LW_APP_FAILED, /* looked, found nothing known */
+    LW_APP_FTP_DATA, /* a data connection announced on an FTP control channel */
+    LW_APP_FAILED,   /* looked, found nothing known */
     LW_APP_MAX
 } lw_app_proto;
 

@@ -97,6 +97,35 @@ size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap)
     return lw_json_finish(&j);
 }
 
+size_t lw_anomaly_format(const lw_anomaly *a, char *buf, size_t cap)
+{
+    lw_json j;
+    char ts[40], src[46], dst[46], proto_tmp[8];
+
+    lw_json_format_ts(a->ts_us, ts);
+    lw_json_format_addr(a->src_ip, src);
+    lw_json_format_addr(a->dest_ip, dst);
+    lw_json_init(&j, buf, cap);
+    lw_json_object_begin(&j);
+    lw_json_kv_string(&j, "timestamp", ts);
+    lw_json_kv_uint(&j, "flow_id", a->flow_id);
+    lw_json_kv_string(&j, "event_type", "anomaly");
+    lw_json_kv_string(&j, "src_ip", src);
+    lw_json_kv_uint(&j, "src_port", a->src_port);
+    lw_json_kv_string(&j, "dest_ip", dst);
+    lw_json_kv_uint(&j, "dest_port", a->dest_port);
+    lw_json_kv_string(&j, "proto", lw_alert_proto_name(a->proto, proto_tmp));
+    if (a->community_id)
+        lw_json_kv_string(&j, "community_id", a->community_id);
+    lw_json_key(&j, "anomaly");
+    lw_json_object_begin(&j);
+    lw_json_kv_string(&j, "type", a->type);
+    lw_json_kv_string(&j, "event", a->event);
+    lw_json_object_end(&j);
+    lw_json_object_end(&j);
+    return lw_json_finish(&j);
+}
+
 size_t lw_stats_format(uint64_t ts_us, const lw_stat *stats, size_t count, char *buf, size_t cap)
 {
     lw_json j;

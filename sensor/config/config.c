@@ -41,7 +41,7 @@
 #define ITEM_MAX       128          /* longest single CIDR we accept in a list */
 #define SIZE_MAX_BYTES (1ull << 40) /* stream.depth: 1 TiB is "everything" */
 
-enum ktype { KT_CIDRS, KT_PATH, KT_U32, KT_DURATION, KT_SIZE };
+enum ktype { KT_CIDRS, KT_PATH, KT_U32, KT_DURATION, KT_SIZE, KT_BOOL };
 
 struct key {
     lw_config_key_info info;
@@ -79,6 +79,24 @@ static const struct key keys[] = {
         "a flow is kept this long after FIN both ways or RST"),
     KEY("stream.depth", "size", KT_SIZE, 0, SIZE_MAX_BYTES, "0", stream.depth,
         "bytes inspected per direction of a flow; 0 = all"),
+    KEY("stream.memcap", "size", KT_SIZE, 1ull << 16, SIZE_MAX_BYTES, "64mb", stream.memcap,
+        "out-of-order TCP bytes buffered per worker, all flows together"),
+    KEY("stream.max_buffer", "size", KT_SIZE, 1ull << 12, 1ull << 30, "1mb", stream.max_buffer,
+        "out-of-order TCP bytes buffered per flow direction"),
+    KEY("stream.max_segments", "integer", KT_U32, 1, 65535, "2048", stream.max_segments,
+        "out-of-order TCP segments buffered per flow direction"),
+    KEY("stream.reassembly", "boolean", KT_BOOL, 0, 1, "yes", stream.reassembly,
+        "reassemble TCP; no scans each segment on its own (for comparison only)"),
+    KEY("stream.overlap_event", "boolean", KT_BOOL, 0, 1, "yes", stream.overlap_event,
+        "write an anomaly event when overlapping TCP segments carry different bytes"),
+    KEY("defrag.memcap", "size", KT_SIZE, 1ull << 16, SIZE_MAX_BYTES, "32mb", defrag.memcap,
+        "IP fragment bytes buffered per worker"),
+    KEY("defrag.max_trains", "integer", KT_U32, 1, 16777216, "16384", defrag.max_trains,
+        "datagrams being reassembled at once; the oldest is evicted"),
+    KEY("defrag.timeout", "duration", KT_DURATION, 1, 3600, "30", defrag.timeout_s,
+        "a datagram not complete this long after its first fragment is dropped"),
+    KEY("defrag.max_fragments", "integer", KT_U32, 2, 8192, "64", defrag.max_fragments,
+        "fragments per datagram; a datagram with more is dropped"),
     KEY("stats.interval", "duration", KT_DURATION, 0, 86400, "0", stats.interval_s,
         "interval of stats lines in packet time; 0 = only at exit"),
 };
@@ -276,6 +294,8 @@ static const char *type_noun(enum ktype t)
         return "a duration";
     case KT_SIZE:
         return "a size";
+    case KT_BOOL:
+        return "yes or no";
     case KT_U32:
     default:
         return "an integer";
@@ -324,6 +344,19 @@ static int set_scalar(lw_config *c, const struct key *k, const char *s, char *ms
             return LW_ERR_INVAL;
         }
         memcpy(base, s, strlen(s) + 1);
+        return 0;
+    }
+    if (k->type == KT_BOOL) {
+        bool b;
+        if (ci_eq(s, "yes") || ci_eq(s, "true") || ci_eq(s, "on"))
+            b = true;
+        else if (ci_eq(s, "no") || ci_eq(s, "false") || ci_eq(s, "off"))
+            b = false;
+        else {
+            fmt(msg, cap, "key '%s': value '%s' is not %s", k->info.key, q, type_noun(k->type));
+            return LW_ERR_INVAL;
+        }
+        memcpy(base, &b, sizeof(b));
         return 0;
     }
     if (!parse_number(k->type, s, &v)) {

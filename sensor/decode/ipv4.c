@@ -25,9 +25,13 @@
  * sensor on a SPAN port sees offloaded checksums that were never filled in.
  *
  * Fragments (MF set or offset non-zero) are counted and described in the
- * packet view. A non-first fragment has no transport header and is OK as it
- * is; a first fragment goes on to the transport decoder, which looks for
- * ports only when the whole transport header is inside it. A fragment whose
+ * packet view. frag_data is everything after the header (options belong to
+ * the header, not to the fragment), clamped like a payload: the captured
+ * bytes in frag_data_len, the total length's share in frag_data_wire_len;
+ * defrag copies exactly those bytes. A non-first fragment has no transport
+ * header and is OK as it is; a first fragment goes on to the transport
+ * decoder, which looks for ports only when the whole transport header is
+ * inside it. A fragment whose
  * end would lie past 65535 bytes cannot be reassembled (the "ping of death")
  * and is dropped as decode.ipv4.fragment_invalid.
  */
@@ -140,6 +144,10 @@ lw_decode_result lw_decode_ipv4(lw_decode_ctx *d, lw_cursor c)
         p->frag_id = id;
         p->frag_offset = offset;
         p->frag_more = more;
+        p->frag_proto = proto;
+        p->frag_data = lw_cur_left(&c) > 0 ? c.ptr : NULL;
+        p->frag_data_len = (uint32_t)lw_cur_left(&c);
+        p->frag_data_wire_len = wire_payload;
         if (offset + wire_payload > IPV4_MAX_DGRAM)
             return lw_decode_drop(d, LW_DECODE_CTR_IPV4_FRAG_INVALID, LW_DECODE_INVALID);
         if (offset != 0)

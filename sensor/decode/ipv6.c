@@ -28,6 +28,10 @@
  * Offset 0 with M clear is an atomic fragment (RFC 6946): a whole packet,
  * decoded as such. Otherwise the packet is a fragment: a non-first one ends
  * the decode (its next-header bytes are fragment data); a first one goes on.
+ * frag_data is everything after the Fragment header up to the payload
+ * length (captured bytes in frag_data_len, declared in frag_data_wire_len):
+ * headers before it (Hop-by-Hop, Routing) are the unfragmentable part and
+ * stay behind; headers after it are fragment data like the transport.
  * RFC 8200 section 4.5 makes a receiver discard a fragment with M set whose
  * length is not a multiple of 8, and one that would end past 65535 bytes:
  * decode.ipv6.fragment_invalid.
@@ -130,6 +134,10 @@ lw_decode_result lw_decode_ipv6(lw_decode_ctx *d, lw_cursor c)
                 p->frag_offset = offset;
                 p->frag_more = more;
                 p->proto = next;
+                p->frag_proto = next;
+                p->frag_data = lw_cur_left(&c) > 0 ? c.ptr : NULL;
+                p->frag_data_len = (uint32_t)lw_cur_left(&c);
+                p->frag_data_wire_len = declared;
                 if ((more && (declared == 0 || declared % 8 != 0)) ||
                     offset + declared > IPV6_MAX_DGRAM)
                     return lw_decode_drop(d, LW_DECODE_CTR_IPV6_FRAG_INVALID, LW_DECODE_INVALID);

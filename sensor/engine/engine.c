@@ -26,6 +26,7 @@
 #include "leakwatch/burst.h"
 #include "leakwatch/community_id.h"
 #include "leakwatch/decode.h"
+#include "leakwatch/defrag.h"
 #include "leakwatch/flow.h"
 #include "leakwatch/stream.h"
 
@@ -40,7 +41,8 @@
     X(FILES_TRUNCATED, "capture.truncated")                                                        \
     X(FILES_ERROR, "capture.read_errors")                                                          \
     X(NOT_TRANSPORT, "engine.not_tcp_udp")                                                         \
-    X(FRAGMENTS, "engine.fragments_not_reassembled")                                               \
+    X(REASSEMBLED_DROPPED, "engine.reassembled_not_decoded")                                       \
+    X(ANOMALIES, "engine.anomaly_events")                                                          \
     X(EGRESS_BYTES, "engine.egress_bytes_inspected")                                               \
     X(UNINSPECTED_BYTES, "engine.bytes_not_egress")                                                \
     X(STATE_ALLOC_FAILED, "engine.state_alloc_failed")                                             \
@@ -64,6 +66,13 @@ typedef struct flow_match {
     bool gap[2];      /* a hole is pending before the next scan */
     uint16_t pending; /* alerts of this flow waiting in the pending ring */
 } flow_match;
+
+/* Per-flow TCP state: the reassembler and which directions have had their
+ * anomaly reported (one event per direction is enough for a SOC). */
+typedef struct flow_stream {
+    lw_stream s;
+    uint8_t anomaly_reported; /* bit d */
+} flow_stream;
 
 /*
  * An alert whose burst crossed the threshold but is still going on. It is
@@ -89,13 +98,15 @@ struct lw_engine {
     lw_flow_table *flows;
     lw_burst *burst;
     lw_match_worker *match;
+    lw_defrag *defrag;
+    lw_stream_pool stream_pool;
     uint64_t now_us;        /* largest packet time seen */
     uint64_t next_stats_us; /* packet time of the next periodic stats line */
     uint8_t kind_severity[LW_SIG_MAX_KINDS];
 
     uint64_t decode_ctr[LW_DECODE_CTR_MAX];
     uint64_t flow_ctr[LW_FLOW_CTR_MAX];
-    uint64_t stream_ctr[LW_STREAM_CTR_MAX];
+    uint64_t defrag_ctr[LW_DEFRAG_CTR_MAX];
     uint64_t burst_ctr[LW_BURST_CTR_MAX];
     uint64_t ctr[CTR_MAX];
 
@@ -332,6 +343,13 @@ static void on_stream_bytes(void *arg, int dir, const uint8_t *data, size_t len,
  */
 static void end_flow_inspection(lw_engine *e, lw_flow *f)
 {
+    flow_stream *fs = f->slot[LW_FLOW_SLOT_STREAM];
+    if (fs) {
+        /* Out-of-order data still waiting for a hole is inspected now. */
+        deliver_ctx dc = {e, f};
+        lw_stream_flush(&e->stream_pool, &fs->s, LW_DIR_TOSERVER, on_stream_bytes, &dc);
+        lw_stream_flush(&e->stream_pool, &fs->s, LW_DIR_TOCLIENT, on_stream_bytes, &dc);
+    }
     flow_match *fm = f->slot[LW_FLOW_SLOT_MATCH];
     if (!fm)
         return;
@@ -351,8 +369,11 @@ static void release_flow(lw_flow *f, void *arg)
 {
     lw_engine *e = arg;
     end_flow_inspection(e, f);
+    flow_stream *fs = f->slot[LW_FLOW_SLOT_STREAM];
+    if (fs)
+        lw_stream_release(&e->stream_pool, &fs->s);
     free(f->slot[LW_FLOW_SLOT_MATCH]);
-    free(f->slot[LW_FLOW_SLOT_STREAM]);
+    free(fs);
     for (int s = 0; s < LW_FLOW_SLOT_MAX; s++)
         f->slot[s] = NULL;
 }
@@ -370,7 +391,9 @@ static size_t collect_stats(lw_engine *e, lw_stat *st, size_t cap)
     for (size_t i = 0; i < LW_FLOW_CTR_MAX; i++)
         ADD(lw_flow_counter_names[i], e->flow_ctr[i]);
     for (size_t i = 0; i < LW_STREAM_CTR_MAX; i++)
-        ADD(lw_stream_counter_names[i], e->stream_ctr[i]);
+        ADD(lw_stream_counter_names[i], e->stream_pool.counters[i]);
+    for (size_t i = 0; i < LW_DEFRAG_CTR_MAX; i++)
+        ADD(lw_defrag_counter_names[i], e->defrag_ctr[i]);
     for (size_t k = 0; k < e->sigs->kind_count; k++) {
         ADD(e->kind_stat_names[k][0], lw_match_worker_candidates(e->match, k));
         ADD(e->kind_stat_names[k][1], lw_match_worker_validated(e->match, k));
@@ -387,8 +410,8 @@ static size_t collect_stats(lw_engine *e, lw_stat *st, size_t cap)
 
 static void write_stats(lw_engine *e)
 {
-    lw_stat st[LW_DECODE_CTR_MAX + LW_FLOW_CTR_MAX + LW_STREAM_CTR_MAX + LW_BURST_CTR_MAX +
-               CTR_MAX + 2 * LW_SIG_MAX_KINDS + 1];
+    lw_stat st[LW_DECODE_CTR_MAX + LW_FLOW_CTR_MAX + LW_STREAM_CTR_MAX + LW_DEFRAG_CTR_MAX +
+               LW_BURST_CTR_MAX + CTR_MAX + 2 * LW_SIG_MAX_KINDS + 1];
     size_t n = collect_stats(e, st, sizeof(st) / sizeof(st[0]));
     size_t len = lw_stats_format(e->now_us, st, n, e->line, sizeof(e->line));
     if (len && lw_output_write(e->out, e->line, len) != LW_OK)
@@ -449,6 +472,24 @@ lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
     e->match = lw_match_worker_new(matcher);
     if (!e->match)
         goto nomem;
+
+    e->stream_pool.memcap = cfg->stream.memcap;
+    e->stream_pool.max_buffer =
+        cfg->stream.max_buffer > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->stream.max_buffer;
+    e->stream_pool.max_segments = cfg->stream.max_segments;
+    e->stream_pool.depth = cfg->stream.depth;
+
+    lw_defrag_config dcfg = {
+        .max_trains = cfg->defrag.max_trains,
+        .memcap = cfg->defrag.memcap,
+        .timeout_us = (uint64_t)cfg->defrag.timeout_s * 1000000u,
+        .max_fragments =
+            (uint16_t)(cfg->defrag.max_fragments > UINT16_MAX ? UINT16_MAX
+                                                              : cfg->defrag.max_fragments),
+    };
+    e->defrag = lw_defrag_new(&dcfg, e->defrag_ctr);
+    if (!e->defrag)
+        goto nomem;
     return e;
 
 nomem:
@@ -460,6 +501,91 @@ nomem:
 static bool is_home(const lw_engine *e, const lw_addr *a)
 {
     return lw_config_is_home(e->cfg, a);
+}
+
+static void report_overlap_anomaly(lw_engine *e, lw_flow *f, int dir)
+{
+    char cid[LW_COMMUNITY_ID_LEN];
+    bool have_cid =
+        lw_community_id_v1(0, f->proto, &f->src, f->sport, &f->dst, f->dport, cid) == LW_OK;
+    lw_anomaly a = {
+        .ts_us = e->now_us,
+        .flow_id = f->flow_id,
+        .src_ip = dir == LW_DIR_TOSERVER ? &f->src : &f->dst,
+        .src_port = dir == LW_DIR_TOSERVER ? f->sport : f->dport,
+        .dest_ip = dir == LW_DIR_TOSERVER ? &f->dst : &f->src,
+        .dest_port = dir == LW_DIR_TOSERVER ? f->dport : f->sport,
+        .proto = f->proto,
+        .community_id = have_cid ? cid : NULL,
+        .type = "stream",
+        .event = "overlap_mismatch",
+    };
+    size_t n = lw_anomaly_format(&a, e->line, sizeof(e->line));
+    if (n == 0)
+        return;
+    e->ctr[CTR_ANOMALIES]++;
+    if (lw_output_write(e->out, e->line, n) != LW_OK)
+        e->ctr[CTR_OUTPUT_ERRORS]++;
+}
+
+static void tcp_segment(lw_engine *e, lw_flow *f, int dir, const lw_packet *p)
+{
+    flow_stream *fs = f->slot[LW_FLOW_SLOT_STREAM];
+    if (!fs) {
+        fs = calloc(1, sizeof(*fs));
+        if (!fs) {
+            e->ctr[CTR_STATE_ALLOC_FAILED]++;
+            return;
+        }
+        f->slot[LW_FLOW_SLOT_STREAM] = fs;
+    }
+    deliver_ctx dc = {e, f};
+    lw_stream_segment(&e->stream_pool, &fs->s, dir, p, on_stream_bytes, &dc);
+
+    if (fs->s.dir[dir].overlap_mismatch && !(fs->anomaly_reported & (1u << dir))) {
+        fs->anomaly_reported |= (uint8_t)(1u << dir);
+        if (e->cfg->stream.overlap_event && f->egress[dir])
+            report_overlap_anomaly(e, f, dir);
+    }
+    if (p->tcp_flags & LW_TCP_FIN)
+        f->fin_seen |= (uint8_t)(1u << dir);
+    if (!f->closed && ((p->tcp_flags & LW_TCP_RST) || f->fin_seen == 3)) {
+        lw_flow_mark_closed(e->flows, f);
+        /* No more data will be delivered: alert now rather than at the
+         * closed time-out. */
+        end_flow_inspection(e, f);
+    }
+}
+
+/* The pipeline after decode, for a whole (not fragmented) TCP/UDP packet. */
+static void transport_packet(lw_engine *e, const lw_packet *p)
+{
+    int dir;
+    bool created;
+    lw_flow *f = lw_flow_get(e->flows, p, &dir, &created);
+    if (!f)
+        return;
+    if (created) {
+        bool src_home = is_home(e, &f->src), dst_home = is_home(e, &f->dst);
+        f->egress[LW_DIR_TOSERVER] = src_home && !dst_home;
+        f->egress[LW_DIR_TOCLIENT] = dst_home && !src_home;
+    }
+
+    if (p->proto == LW_PROTO_TCP && e->cfg->stream.reassembly) {
+        tcp_segment(e, f, dir, p);
+        return;
+    }
+    /* UDP, and TCP when reassembly is off: each payload on its own. */
+    if (p->payload_len == 0)
+        return;
+    detect_app(f, dir, p->payload, p->payload_len);
+    if (f->egress[dir]) {
+        e->ctr[CTR_EGRESS_BYTES] += p->payload_len;
+        found_ctx fc = {e, f, dir};
+        lw_match_block_scan(e->match, p->payload, p->payload_len, on_value, &fc);
+    } else {
+        e->ctr[CTR_UNINSPECTED_BYTES] += p->payload_len;
+    }
 }
 
 void lw_engine_packet(lw_engine *e, lw_packet *p)
@@ -477,66 +603,38 @@ void lw_engine_packet(lw_engine *e, lw_packet *p)
     advance_pending(e, true);
     lw_flow_table_expire(e->flows, e->now_us, EXPIRE_BUDGET);
     lw_burst_expire(e->burst, e->now_us, EXPIRE_BUDGET);
+    lw_defrag_expire(e->defrag, e->now_us, EXPIRE_BUDGET);
 
     if (lw_decode(p, e->decode_ctr) != LW_DECODE_OK)
         return;
     if (p->is_fragment) {
-        /* IP defragmentation is a later stage; until then fragments are
-         * counted, not inspected. */
-        e->ctr[CTR_FRAGMENTS]++;
+        size_t len;
+        const uint8_t *whole = lw_defrag_add(e->defrag, p, e->now_us, &len);
+        if (!whole)
+            return;
+        /* The reassembled datagram is decoded again as if it had arrived
+         * whole; decode.pkts counts it too. */
+        lw_packet q;
+        memset(&q, 0, sizeof(q));
+        q.ts_us = p->ts_us;
+        q.data = whole;
+        q.caplen = q.wirelen = (uint32_t)len;
+        q.linktype = LW_DECODE_LINKTYPE_RAW;
+        if (lw_decode(&q, e->decode_ctr) != LW_DECODE_OK || q.is_fragment) {
+            e->ctr[CTR_REASSEMBLED_DROPPED]++;
+            return;
+        }
+        if (q.proto == LW_PROTO_TCP || q.proto == LW_PROTO_UDP)
+            transport_packet(e, &q);
+        else
+            e->ctr[CTR_NOT_TRANSPORT]++;
         return;
     }
     if (p->proto != LW_PROTO_TCP && p->proto != LW_PROTO_UDP) {
         e->ctr[CTR_NOT_TRANSPORT]++;
         return;
     }
-
-    int dir;
-    bool created;
-    lw_flow *f = lw_flow_get(e->flows, p, &dir, &created);
-    if (!f)
-        return;
-    if (created) {
-        bool src_home = is_home(e, &f->src), dst_home = is_home(e, &f->dst);
-        f->egress[LW_DIR_TOSERVER] = src_home && !dst_home;
-        f->egress[LW_DIR_TOCLIENT] = dst_home && !src_home;
-    }
-
-    if (p->proto == LW_PROTO_UDP) {
-        if (p->payload_len) {
-            detect_app(f, dir, p->payload, p->payload_len);
-            if (f->egress[dir]) {
-                e->ctr[CTR_EGRESS_BYTES] += p->payload_len;
-                found_ctx fc = {e, f, dir};
-                lw_match_block_scan(e->match, p->payload, p->payload_len, on_value, &fc);
-            } else {
-                e->ctr[CTR_UNINSPECTED_BYTES] += p->payload_len;
-            }
-        }
-        return;
-    }
-
-    /* TCP */
-    lw_stream *st = f->slot[LW_FLOW_SLOT_STREAM];
-    if (!st) {
-        st = calloc(1, sizeof(*st));
-        if (!st) {
-            e->ctr[CTR_STATE_ALLOC_FAILED]++;
-            return;
-        }
-        f->slot[LW_FLOW_SLOT_STREAM] = st;
-    }
-    deliver_ctx dc = {e, f};
-    lw_stream_segment(st, dir, p, e->cfg->stream.depth, e->stream_ctr, on_stream_bytes, &dc);
-
-    if (p->tcp_flags & LW_TCP_FIN)
-        f->fin_seen |= (uint8_t)(1u << dir);
-    if (!f->closed && ((p->tcp_flags & LW_TCP_RST) || f->fin_seen == 3)) {
-        lw_flow_mark_closed(e->flows, f);
-        /* No more data will be delivered: alert now rather than at the
-         * closed time-out. */
-        end_flow_inspection(e, f);
-    }
+    transport_packet(e, p);
 }
 
 void lw_engine_event(lw_engine *e, lw_engine_event_kind ev)
@@ -576,6 +674,7 @@ void lw_engine_free(lw_engine *e)
         lw_flow_table_free(e->flows);
     lw_burst_free(e->burst);
     lw_match_worker_free(e->match);
+    lw_defrag_free(e->defrag);
     free(e->kind_stat_names);
     free(e);
 }

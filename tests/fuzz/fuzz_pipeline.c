@@ -37,9 +37,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (sodium_init() < 0)
         abort();
     lw_config_defaults(&cfg);
-    static const char *const sets[] = {"burst.threshold=2",   "burst.max_pairs=4",
-                                       "burst.max_values=8",  "flow.max_flows=8",
-                                       "flow.idle_timeout=2", "flow.closed_timeout=1"};
+    static const char *const sets[] = {
+        "burst.threshold=2",   "burst.max_pairs=4",     "burst.max_values=8",
+        "flow.max_flows=8",    "flow.idle_timeout=2",   "flow.closed_timeout=1",
+        "stream.memcap=64kb",  "stream.max_buffer=4kb", "stream.max_segments=8",
+        "defrag.max_trains=4", "defrag.memcap=64kb",    "defrag.max_fragments=8"};
     for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
         if (lw_config_set(&cfg, sets[i], err, sizeof(err)) != LW_OK)
             abort();

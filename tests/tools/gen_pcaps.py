@@ -100,6 +100,41 @@ comes 1 ms after the offset it is set to):
                                  and 15 other distinct emails to 198.51.100.60:80 over
                                  two connections whose segments alternate, one email
                                  per segment. No alert: each pair holds 15.
+
+Reassembly captures:
+
+  tcp_shuffled_csv.pcap          10.1.2.3 -> 203.0.113.70:9000 raw TCP (no HTTP): a CSV
+                                 of 40 rows (name,email,phone,card) in 390 segments of
+                                 5..9 bytes (the last one shorter), each sent at most
+                                 ~20 places from its own (sort on index + U(0, 20)),
+                                 54 of them sent again 3..30 places later with the
+                                 same bytes; the server ACKs what it holds in order.
+                                 No value fits in one segment. One alert, 120 distinct;
+                                 with stream.reassembly=no, no value and no alert.
+  udp_fragmented.pcap            10.1.2.3:40514 -> 203.0.113.90:6514, 10 UDP datagrams
+                                 of 4,000 payload bytes (40 distinct emails each, one
+                                 across each fragment boundary) as three IPv4
+                                 fragments of up to 1,480 data bytes. Datagrams 1, 5,
+                                 8 in reverse order, 6 and 9 shuffled, 3 and 4
+                                 interleaved. One UDP alert, 400 distinct.
+  ipv6_fragmented.pcap           the same over IPv6 (fd00::10 -> 2001:db8::70) with a
+                                 Fragment header and 1,448 data bytes per fragment;
+                                 datagram 6 has a Destination Options header before
+                                 its Fragment header. One UDP alert, 400 distinct.
+  tcp_overlap_evasion.pcap       10.1.2.3 -> 198.51.100.80:80 POST of 30 rows
+                                 (name,email,phone) in 256-byte segments; segment 4
+                                 comes before segment 3, then again with the same
+                                 length and other bytes (letters turned to 'x'), then
+                                 segment 3. 11 of the 60 values have a byte in
+                                 segment 4. First copy kept: one alert, 60 distinct,
+                                 and one overlap_mismatch anomaly event.
+  tcp_gap_acked.pcap             10.1.2.3 -> 203.0.113.72:9000 raw TCP, 40 rows
+                                 (name,email,phone,card); the 469-byte segment from
+                                 the middle of row 16's card to the middle of row
+                                 23's is not in the capture, and the server's next
+                                 ACK covers it. The two card halves joined would be
+                                 Luhn-valid. 22 values touch the hole: one alert, 98
+                                 distinct (nothing stitched across the hole).
 """
 
 import os
@@ -430,6 +465,24 @@ class TcpSession:
             self._advance(d, len(piece))
             if last or (i + 1) % ack_every == 0:
                 self._emit(other, TCP_ACK)
+
+    def emit_at(self, d, rel, payload, flags=TCP_ACK | TCP_PSH, step=STEP_US):
+        """One data segment of d at `rel` bytes past d's current sequence number,
+        without moving it: for out-of-order, retransmitted, overlapping or lost
+        data. advance() moves the sequence number once the data is all sent."""
+        src, dst, sp, dp, _ = self._ends(d)
+        seg = tcp_segment(src, dst, sp, dp, self.seq[d] + rel, self.ack[d], flags, payload)
+        self.cap.add_ip(ip_packet(self.cap.ids, src, dst, PROTO_TCP, seg), step=step)
+
+    def ack_at(self, d, rel, step=STEP_US):
+        """The peer of d acknowledges d's data up to `rel` bytes past d's current
+        sequence number (what a receiver that holds those bytes would send)."""
+        src, dst, sp, dp, other = self._ends(d)
+        seg = tcp_segment(dst, src, dp, sp, self.seq[other], self.seq[d] + rel, TCP_ACK)
+        self.cap.add_ip(ip_packet(self.cap.ids, dst, src, PROTO_TCP, seg), step=step)
+
+    def advance(self, d, n):
+        self._advance(d, n)
 
     def close(self):
         self._emit("c", TCP_FIN | TCP_ACK, step=5000)
@@ -1036,6 +1089,256 @@ def two_destinations_capture():
 
 
 # ---------------------------------------------------------------------------
+# Reassembly captures: out-of-order TCP, overlaps, holes, IP fragments
+# ---------------------------------------------------------------------------
+
+
+def contiguous_end(have, start=0):
+    """The end of the run of byte ranges in `have` ({start: end}) that begins at start."""
+    end = start
+    while end in have:
+        end = have[end]
+    return end
+
+
+def tcp_shuffled_csv_capture():
+    """A raw-TCP CSV upload cut into 5..9-byte segments sent in a shuffled order
+    (each segment at most ~20 places from its own), ~15% of them sent twice."""
+    rng = random.Random("leakwatch-tcp-shuffled")
+    cap = Capture()
+    body = Fake("leakwatch-tcp-shuffled-records").rows(40, ["name", "email", "phone", "card"])
+    s = TcpSession(cap, rng, "10.1.2.3", 49153, "203.0.113.70", 9000)
+    s.handshake()
+    segs, off = [], 0
+    while off < len(body):
+        n = rng.randrange(5, 10)
+        segs.append((off, min(off + n, len(body))))
+        off += n
+    # Sliding-window shuffle: sort on index + U(0, 20), so no segment moves more
+    # than 20 places; then a retransmission of ~15% of them 3..30 places later.
+    order = sorted(range(len(segs)), key=lambda i: (i + rng.uniform(0, 20), i))
+    keyed = []
+    for pos, i in enumerate(order):
+        keyed.append((pos, 0, i))
+        if rng.random() < 0.15:
+            keyed.append((pos + rng.randrange(3, 31), 1, i))
+    keyed.sort()
+    have, acked, sent = {}, 0, 0
+    for _, _, i in keyed:
+        a, b = segs[i]
+        s.emit_at("c", a, body[a:b], step=200)
+        have[a] = b
+        sent += 1
+        # The server acknowledges what it holds in order, every fourth segment.
+        if sent % 4 == 0:
+            end = contiguous_end(have)
+            if end > acked:
+                s.ack_at("c", end, step=100)
+                acked = end
+    assert contiguous_end(have) == len(body)
+    s.ack_at("c", len(body))
+    s.advance("c", len(body))
+    s.close()
+    return cap
+
+
+def csv_values(body, row_from=1):
+    """(kind, start, end) of every email, phone and card cell of a name,email,phone,card
+    CSV (header row skipped)."""
+    out, pos = [], 0
+    for no, line in enumerate(body.split(b"\n")):
+        cells, cpos = line.split(b","), pos
+        if no >= row_from and len(cells) == 4:
+            for k, cell in enumerate(cells):
+                if k:
+                    out.append((("email", "phone", "card")[k - 1], cpos, cpos + len(cell)))
+                cpos += len(cell) + 1
+        pos += len(line) + 1
+    return out
+
+
+def tcp_overlap_evasion_capture():
+    """An HTTP POST whose fifth body segment comes early, then again with other bytes
+    (junk of the same length), before the missing fourth segment."""
+    rng = random.Random("leakwatch-tcp-overlap")
+    cap = Capture()
+    body = Fake("leakwatch-tcp-overlap-records").rows(30, ["name", "email", "phone"])
+    req = http_request("POST", "/api/import", "upload.example.net", body, "text/csv")
+    s = TcpSession(cap, rng, "10.1.2.3", 49153, "198.51.100.80", 80)
+    s.handshake()
+    size = 256
+    segs = [(a, min(a + size, len(req))) for a in range(0, len(req), size)]
+    hole, early = 3, 4
+
+    def junk(b):  # the same length and CSV shape, no value left
+        return bytes(c if c in b",\n" else ord("x") for c in b)
+
+    plan = [(i, False) for i in range(hole)] + [(early, False), (early, True), (hole, False)]
+    plan += [(i, False) for i in range(early + 1, len(segs))]
+    have, acked = {}, 0
+    for i, is_junk in plan:
+        a, b = segs[i]
+        piece = req[a:b]
+        s.emit_at("c", a, junk(piece) if is_junk else piece)
+        if not is_junk:
+            have[a] = b
+        end = contiguous_end(have)
+        s.ack_at("c", end)  # duplicate ACKs while the hole is open, as a receiver sends
+        acked = end
+    assert acked == len(req)
+    s.advance("c", len(req))
+    s.send("s", http_response("201 Created", b'{"status":"ok"}\n', "application/json"))
+    s.close()
+    return cap
+
+
+def overlap_evasion_truth():
+    """(values in the POST, values with a byte in segment 4, the one sent twice)."""
+    body = Fake("leakwatch-tcp-overlap-records").rows(30, ["name", "email", "phone"])
+    req = http_request("POST", "/api/import", "upload.example.net", body, "text/csv")
+    off = len(req) - len(body)
+    a, b = 4 * 256 - off, 5 * 256 - off
+    vals = []
+    pos = 0
+    for no, line in enumerate(body.split(b"\n")):
+        cells = line.split(b",")
+        if no and len(cells) == 3:
+            e0 = pos + len(cells[0]) + 1
+            p0 = e0 + len(cells[1]) + 1
+            vals += [(e0, e0 + len(cells[1])), (p0, p0 + len(cells[2]))]
+        pos += len(line) + 1
+    return len(vals), sum(1 for x, y in vals if x < b and y > a)
+
+
+def gap_acked_layout():
+    """The body of tcp_gap_acked and the hole [a, b): from the middle of the card of
+    row i to the middle of the card of row j, j chosen so that the two halves
+    joined would be a Luhn-valid card - a sensor that stitched across the hole
+    would count one value too many. Returns (body, a, b, lost)."""
+    body = Fake("leakwatch-tcp-gap-records").rows(40, ["name", "email", "phone", "card"])
+    cards = [(st, en) for kind, st, en in csv_values(body) if kind == "card"]
+    i = 15
+    ci = body[cards[i][0]:cards[i][1]].decode()
+    for j in range(i + 4, i + 11):
+        cj = body[cards[j][0]:cards[j][1]].decode()
+        if luhn_ok(ci[:8] + cj[8:]):
+            break
+    else:
+        raise RuntimeError("no row gives a Luhn-valid stitched card")
+    a, b = cards[i][0] + 8, cards[j][0] + 8
+    lost = sum(1 for _, st, en in csv_values(body) if st < b and en > a)
+    assert lost == 3 * (j - i) + 1
+    return body, a, b, lost
+
+
+def tcp_gap_acked_capture():
+    """A raw-TCP CSV upload from which one segment is missing; the server's ACKs
+    (it did get the segment) acknowledge past the hole."""
+    rng = random.Random("leakwatch-tcp-gap")
+    cap = Capture()
+    body, a, b, _ = gap_acked_layout()
+    cuts = sorted({c for c in range(300, len(body), 300) if not a <= c <= b} | {a, b})
+    bounds = [0] + cuts + [len(body)]
+    s = TcpSession(cap, rng, "10.1.2.3", 49153, "203.0.113.72", 9000)
+    s.handshake()
+    for k in range(len(bounds) - 1):
+        st, en = bounds[k], bounds[k + 1]
+        if st != a:  # the segment [a, b) is not in the capture
+            s.emit_at("c", st, body[st:en])
+        if k % 2 == 1 or en == len(body):
+            s.ack_at("c", en)
+    s.advance("c", len(body))
+    s.close()
+    return cap
+
+
+FILLER = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+
+
+def filler(n):
+    return (FILLER * (n // len(FILLER) + 1))[:n]
+
+
+def fragmented_body(f, rng, size, cuts, first_seq):
+    """`size` bytes of audit-log lines, 40 of them with one distinct email each;
+    for each offset in cuts (a fragment boundary inside the payload), one email
+    is placed across it. Returns (bytes, emails)."""
+    out, emails, todo = "", [], sorted(cuts)
+    for n in range(40):
+        em = f.email(f.name())
+        head = "seq=%04d action=export note=" % (first_seq + n)
+        pad = rng.randrange(5, 30)
+        if todo and todo[0] - len(out) < 200:
+            # Put the middle of this email on the cut.
+            pad = todo.pop(0) - len(out) - len(head) - len(" user=") - len(em) // 2
+            assert pad >= 0
+        out += "%s%s user=%s\n" % (head, filler(pad), em)
+        emails.append(em)
+    assert not todo and len(out) < size - 20
+    tail = "# end of batch "
+    out += tail + filler(size - len(out) - len(tail) - 1) + "\n"
+    assert len(out) == size
+    return out.encode(), emails
+
+
+def ipv4_fragment(src, dst, proto, ident, off, more, data):
+    flags = (0x2000 if more else 0) | (off // 8)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(data), ident, flags, 64, proto, 0, src, dst)
+    return hdr[:10] + struct.pack("!H", inet_sum(hdr)) + hdr[12:] + data
+
+
+def ipv6_fragment(src, dst, proto, ident, off, more, data, destopts=False):
+    frag = struct.pack("!BBHI", proto, 0, off | (1 if more else 0), ident)
+    ext, first = frag, 44
+    if destopts:  # a destination-options header (PadN) in front, per RFC 8200 4.1
+        ext, first = struct.pack("!BB", 44, 0) + b"\x01\x04\0\0\0\0" + frag, 60
+    return ipv6_header(src, dst, first, len(ext) + len(data)) + ext + data
+
+
+# Fragment order of each of the 10 datagrams; "3/4" interleaves datagram 3 with 4.
+FRAG_ORDERS = [[0, 1, 2], [2, 1, 0], [0, 1, 2], None, None, [2, 1, 0], [1, 0, 2], [0, 1, 2], [2, 1, 0], [2, 0, 1]]
+FRAG_INTERLEAVE_3_4 = [(3, 0), (4, 2), (3, 1), (4, 1), (3, 2), (4, 0)]
+
+
+def fragmented_capture(v6):
+    """10 UDP datagrams of 4,000 payload bytes, each fragmented in three; see the
+    description at the top. Returns (capture, distinct emails)."""
+    name = "ipv6" if v6 else "udp"
+    rng = random.Random("leakwatch-%s-fragmented" % name)
+    f = Fake("leakwatch-%s-fragmented-records" % name)
+    cap = Capture()
+    cli, srv = (ip6("fd00::10"), ip6("2001:db8::70")) if v6 else (ip4("10.1.2.3"), ip4("203.0.113.90"))
+    chunk = 1448 if v6 else 1480  # fragment data per fragment: 1500-byte MTU
+    frags, emails = {}, []
+    for d in range(10):
+        # Fragment boundaries fall at chunk, 2*chunk of the UDP datagram, so at
+        # chunk - 8 and 2*chunk - 8 of its payload.
+        payload, ems = fragmented_body(f, rng, 4000, [chunk - 8, 2 * chunk - 8], d * 40)
+        emails += ems
+        dg = udp_datagram(cli, srv, 40514, 6514, payload)
+        pieces = [(o, dg[o:o + chunk]) for o in range(0, len(dg), chunk)]
+        assert len(pieces) == 3
+        ident = (0x5A000000 + d) if v6 else cap.ids.take(cli)
+        out = []
+        for k, (o, data) in enumerate(pieces):
+            more = k < len(pieces) - 1
+            if v6:
+                out.append(ipv6_fragment(cli, srv, PROTO_UDP, ident, o, more, data, destopts=(d == 6)))
+            else:
+                out.append(ipv4_fragment(cli, srv, PROTO_UDP, ident, o, more, data))
+        frags[d] = out
+    for d in range(10):
+        if d == 3:
+            for dd, k in FRAG_INTERLEAVE_3_4:
+                cap.add_ip(frags[dd][k])
+        elif d != 4:
+            for k in FRAG_ORDERS[d]:
+                cap.add_ip(frags[d][k])
+    assert len(set(emails)) == 400
+    return cap, len(set(emails))
+
+
+# ---------------------------------------------------------------------------
 # Self-checks and output
 # ---------------------------------------------------------------------------
 
@@ -1065,6 +1368,7 @@ def outputs():
     trunc = small_email_leak(LINKTYPE_ETHERNET, link_ethernet, seed="leakwatch-truncated")
     tls = tls_capture()
     random_bytes_look_clean(tls)
+    assert overlap_evasion_truth() == (60, 11), "tcp_overlap_evasion no longer matches its description"
     return [
         ("pcaps/demo/demo.pcap", pcap_bytes(demo_capture())),
         ("pcaps/http_post_records.pcap", pcap_bytes(post_records_capture())),
@@ -1093,6 +1397,11 @@ def outputs():
         ("pcaps/udp_syslog_leak.pcap", pcap_bytes(udp_syslog_capture())),
         ("pcaps/slow_drip_below_window.pcap", pcap_bytes(slow_drip_capture())),
         ("pcaps/two_destinations.pcap", pcap_bytes(two_destinations_capture())),
+        ("pcaps/tcp_shuffled_csv.pcap", pcap_bytes(tcp_shuffled_csv_capture())),
+        ("pcaps/udp_fragmented.pcap", pcap_bytes(fragmented_capture(v6=False)[0])),
+        ("pcaps/ipv6_fragmented.pcap", pcap_bytes(fragmented_capture(v6=True)[0])),
+        ("pcaps/tcp_overlap_evasion.pcap", pcap_bytes(tcp_overlap_evasion_capture())),
+        ("pcaps/tcp_gap_acked.pcap", pcap_bytes(tcp_gap_acked_capture())),
     ]
 
 

@@ -111,6 +111,37 @@ static void test_defaults_values(void **state)
 }
 
 /* Each default string in the table parses as a --set value to the default. */
+static void test_boolean_keys(void **state)
+{
+    struct fx *f = *state;
+    assert_true(f->c.stream.reassembly);
+    assert_true(f->c.stream.overlap_event);
+    assert_int_equal(lw_config_set(&f->c, "stream.overlap_event=no", f->err, ERRLEN), 0);
+    assert_false(f->c.stream.overlap_event);
+    assert_int_equal(lw_config_set(&f->c, "stream.overlap_event=On", f->err, ERRLEN), 0);
+    assert_true(f->c.stream.overlap_event);
+    assert_int_equal(lw_config_set(&f->c, "stream.reassembly=false", f->err, ERRLEN), 0);
+    assert_false(f->c.stream.reassembly);
+    assert_int_not_equal(lw_config_set(&f->c, "stream.reassembly=maybe", f->err, ERRLEN), 0);
+    assert_non_null(strstr(f->err, "stream.reassembly"));
+    assert_non_null(strstr(f->err, "yes or no"));
+    assert_false(f->c.stream.reassembly); /* unchanged by the failed --set */
+}
+
+static void test_stream_and_defrag_caps(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(f->c.stream.memcap, 64ull << 20);
+    assert_int_equal(f->c.defrag.timeout_s, 30);
+    assert_int_equal(lw_config_set(&f->c, "stream.max_buffer=256kb", f->err, ERRLEN), 0);
+    assert_int_equal(f->c.stream.max_buffer, 256u << 10);
+    assert_int_not_equal(lw_config_set(&f->c, "stream.max_buffer=2gb", f->err, ERRLEN), 0);
+    assert_non_null(strstr(f->err, "out of range"));
+    assert_int_not_equal(lw_config_set(&f->c, "defrag.max_fragments=1", f->err, ERRLEN), 0);
+    assert_int_equal(lw_config_set(&f->c, "defrag.timeout=2m", f->err, ERRLEN), 0);
+    assert_int_equal(f->c.defrag.timeout_s, 120);
+}
+
 static void test_defaults_parse(void **state)
 {
     struct fx *f = *state;
@@ -127,7 +158,7 @@ static void test_defaults_parse(void **state)
         assert_non_null(k->doc);
         assert_non_null(k->type);
     }
-    assert_int_equal(i, 12);
+    assert_int_equal(i, 21);
 }
 
 static void test_key_table_unique(void **state)
@@ -843,7 +874,17 @@ static void test_shipped_config_is_defaults(void **state)
     assert_memory_equal(c.home_net, d.home_net, d.home_net_count * sizeof(lw_cidr));
     assert_memory_equal(&c.burst, &d.burst, sizeof(d.burst));
     assert_memory_equal(&c.flow, &d.flow, sizeof(d.flow));
-    assert_memory_equal(&c.stream, &d.stream, sizeof(d.stream));
+    /* field by field: the bools leave padding that memcmp would see */
+    assert_int_equal(c.stream.depth, d.stream.depth);
+    assert_int_equal(c.stream.memcap, d.stream.memcap);
+    assert_int_equal(c.stream.max_buffer, d.stream.max_buffer);
+    assert_int_equal(c.stream.max_segments, d.stream.max_segments);
+    assert_int_equal(c.stream.reassembly, d.stream.reassembly);
+    assert_int_equal(c.stream.overlap_event, d.stream.overlap_event);
+    assert_int_equal(c.defrag.memcap, d.defrag.memcap);
+    assert_int_equal(c.defrag.max_trains, d.defrag.max_trains);
+    assert_int_equal(c.defrag.timeout_s, d.defrag.timeout_s);
+    assert_int_equal(c.defrag.max_fragments, d.defrag.max_fragments);
     assert_memory_equal(&c.stats, &d.stats, sizeof(d.stats));
     snprintf(want, sizeof(want), "%s/etc/../signatures/pii.yaml", src);
     assert_string_equal(c.signatures, want);
@@ -916,6 +957,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_boolean_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_and_defrag_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults_parse, setup, teardown),
         cmocka_unit_test(test_key_table_unique),
         cmocka_unit_test(test_cidr_v4),

@@ -150,6 +150,20 @@ static size_t payload_off(const fixture *f)
     return (size_t)(f->p.payload - f->buf);
 }
 
+/* The fragment fields: protocol, where the data starts in the capture, and
+ * its captured and declared lengths. */
+static void check_frag(const fixture *f, uint8_t proto, size_t off, uint32_t len, uint32_t wire)
+{
+    assert_true(f->p.is_fragment);
+    assert_int_equal(f->p.frag_proto, proto);
+    assert_int_equal(f->p.frag_data_len, len);
+    assert_int_equal(f->p.frag_data_wire_len, wire);
+    if (len > 0)
+        assert_ptr_equal(f->p.frag_data, f->buf + off);
+    else
+        assert_null(f->p.frag_data);
+}
+
 /* Cut profile: for caplen below `below`, the drop is `ctr` (truncated). */
 struct cut {
     size_t below;
@@ -638,6 +652,7 @@ static void test_ipv4_first_fragment_udp(void **state)
     assert_true(f->p.frag_more);
     assert_int_equal(f->p.frag_id, 0x1234);
     assert_int_equal(f->p.frag_offset, 0);
+    check_frag(f, LW_PROTO_UDP, 34, 16, 16); /* the UDP header is fragment data too */
     assert_int_equal(f->p.sport, 12345);
     assert_int_equal(f->p.payload_len, 8);
     assert_int_equal(f->p.payload_wire_len, 8);
@@ -684,11 +699,63 @@ static void test_ipv4_later_fragment_has_no_transport(void **state)
     assert_true(f->p.is_fragment);
     assert_false(f->p.frag_more);
     assert_int_equal(f->p.frag_offset, 1480);
+    check_frag(f, LW_PROTO_UDP, 34, 8, 8);
     assert_int_equal(f->p.proto, LW_PROTO_UDP);
     assert_int_equal(f->p.sport, 0);
     assert_null(f->p.payload);
     assert_int_equal(f->ctr[LW_DECODE_CTR_FRAGMENT], 1);
     assert_int_equal(f->ctr[LW_DECODE_CTR_UDP], 0);
+}
+
+static void test_ipv4_middle_fragment_with_options(void **state)
+{
+    fixture *f = *state;
+    /* clang-format off */
+    static const uint8_t frag[] = {
+        0x46, 0x00, 0x00, 40,   /* IHL 6, total length 40 */
+        0x12, 0x34, 0x20, 0x03, /* id, MF, offset 3*8 = 24 */
+        0x40, 6, 0x00, 0x00,    /* TTL 64, TCP, checksum */
+        0xc0, 0x00, 0x02, 0x0a, /* 192.0.2.10 */
+        0xc6, 0x33, 0x64, 0x14, /* 198.51.100.20 */
+        0x01, 0x01, 0x01, 0x00, /* options: NOP x3, EOL - header, not data */
+        1, 2, 3, 4, 5, 6, 7, 8, /* fragment data */
+        1, 2, 3, 4, 5, 6, 7, 8, /* fragment data */
+        0xee, 0xee,             /* past the total length: not data */
+    };
+    /* clang-format on */
+    assert_int_equal(run_all(f, DLT_IPV4_, frag, sizeof frag), LW_DECODE_OK);
+    assert_true(f->p.frag_more);
+    assert_int_equal(f->p.frag_offset, 24);
+    check_frag(f, LW_PROTO_TCP, 24, 16, 16);
+    assert_int_equal(f->ctr[LW_DECODE_CTR_TCP], 0);
+}
+
+static void test_ipv4_fragment_snapped(void **state)
+{
+    fixture *f = *state;
+    /* clang-format off */
+    static const uint8_t frag[] = {
+        ETH(0x08, 0x00),        /* Ethernet, IPv4 */
+        IP4(44, 0x2000, 17),    /* total length 44, MF, offset 0, UDP */
+        UDPH(1000),             /* UDP length covers the whole datagram */
+        1, 2, 3, 4, 5, 6, 7, 8, /* datagram payload */
+        1, 2, 3, 4, 5, 6, 7, 8, /* datagram payload */
+    };
+    /* clang-format on */
+    /* every snaplen from the end of the IPv4 header on: the data is what
+     * was captured, the declared length stays 24 */
+    for (size_t cap = 34; cap <= sizeof frag; cap++) {
+        assert_int_equal(run(f, DLT_EN10MB_, frag, cap, sizeof frag), LW_DECODE_OK);
+        check_frag(f, LW_PROTO_UDP, 34, (uint32_t)(cap - 34), 24);
+    }
+    /* a last fragment cut inside its data */
+    uint8_t last[sizeof frag];
+    memcpy(last, frag, sizeof last);
+    last[20] = 0x00; /* no MF, offset 16*8 = 128 */
+    last[21] = 0x10;
+    assert_int_equal(run(f, DLT_EN10MB_, last, 40, sizeof last), LW_DECODE_OK);
+    assert_false(f->p.frag_more);
+    check_frag(f, LW_PROTO_UDP, 34, 6, 24);
 }
 
 static void test_ipv4_fragment_past_64k_invalid(void **state)
@@ -1375,6 +1442,7 @@ static void test_ipv6_first_fragment(void **state)
     assert_true(f->p.frag_more);
     assert_int_equal(f->p.frag_offset, 0);
     assert_int_equal(f->p.frag_id, 0xcafebabeu);
+    check_frag(f, LW_PROTO_UDP, 62, 16, 16); /* after the Fragment header */
     assert_int_equal(f->p.proto, LW_PROTO_UDP);
     assert_int_equal(f->p.sport, 12345);
     assert_int_equal(f->p.payload_len, 8);
@@ -1396,6 +1464,7 @@ static void test_ipv6_later_fragment(void **state)
     assert_true(f->p.is_fragment);
     assert_false(f->p.frag_more);
     assert_int_equal(f->p.frag_offset, 16);
+    check_frag(f, LW_PROTO_TCP, 62, 8, 8);
     assert_int_equal(f->p.proto, LW_PROTO_TCP);
     assert_int_equal(f->p.sport, 0);
     assert_int_equal(f->ctr[LW_DECODE_CTR_TCP], 0);
@@ -1412,8 +1481,55 @@ static void test_ipv6_atomic_fragment_is_whole(void **state)
     /* clang-format on */
     assert_int_equal(run_v6(f, 44, body, sizeof body), LW_DECODE_OK);
     assert_false(f->p.is_fragment);
+    assert_null(f->p.frag_data);
+    assert_int_equal(f->p.frag_data_len, 0);
     assert_int_equal(f->p.payload_len, 1);
     assert_int_equal(f->ctr[LW_DECODE_CTR_IPV6_FRAGMENT], 0);
+}
+
+static void test_ipv6_fragment_after_ext_headers(void **state)
+{
+    fixture *f = *state;
+    /* clang-format off */
+    static const uint8_t body[] = {
+        EXT8(43),                         /* Hop-by-Hop: next Routing */
+        44, 0x00, 0x04, 0x00, 0, 0, 0, 0, /* Routing: next Fragment, type 4, 8 bytes */
+        FRAG6(60, 0x0019),                /* Fragment: next Destination Options, 3*8, M */
+        EXT8(17),                         /* fragment data: Destination Options ... */
+        UDPH(100),                        /* ... and bytes that look like UDP */
+    };
+    /* clang-format on */
+    assert_int_equal(run_v6(f, 0, body, sizeof body), LW_DECODE_OK);
+    assert_int_equal(f->p.frag_offset, 24);
+    assert_true(f->p.frag_more);
+    /* the headers before the Fragment header are not data; those after are */
+    check_frag(f, 60, 14 + 40 + 24, 16, 16);
+    assert_int_equal(f->p.sport, 0);
+    /* the same as a first fragment: decode walks on, the data is unchanged */
+    uint8_t first[sizeof body];
+    memcpy(first, body, sizeof first);
+    first[19] = 0x01; /* offset 0, M */
+    assert_int_equal(run_v6(f, 0, first, sizeof first), LW_DECODE_OK);
+    check_frag(f, 60, 14 + 40 + 24, 16, 16);
+    assert_int_equal(f->p.proto, LW_PROTO_UDP);
+    assert_int_equal(f->p.sport, 12345);
+}
+
+static void test_ipv6_fragment_snapped(void **state)
+{
+    fixture *f = *state;
+    /* clang-format off */
+    static const uint8_t pkt[] = {
+        IP6(24, 44),            /* payload length 24, next: Fragment */
+        FRAG6(6, 0x0010),       /* next TCP, offset 16, last */
+        1, 2, 3, 4, 5, 6, 7, 8, /* fragment data */
+        1, 2, 3, 4, 5, 6, 7, 8, /* fragment data */
+    };
+    /* clang-format on */
+    for (size_t cap = 48; cap <= sizeof pkt; cap++) {
+        assert_int_equal(run(f, DLT_IPV6_, pkt, cap, sizeof pkt), LW_DECODE_OK);
+        check_frag(f, LW_PROTO_TCP, 48, (uint32_t)(cap - 48), 16);
+    }
 }
 
 static void test_ipv6_fragment_invalid(void **state)
@@ -1469,6 +1585,8 @@ int main(void)
         T(test_ipv4_first_fragment_udp),
         T(test_ipv4_first_fragment_too_short_for_tcp),
         T(test_ipv4_later_fragment_has_no_transport),
+        T(test_ipv4_middle_fragment_with_options),
+        T(test_ipv4_fragment_snapped),
         T(test_ipv4_fragment_past_64k_invalid),
         T(test_tcp_options_valid),
         T(test_tcp_options_invalid_counted_not_dropped),
@@ -1510,6 +1628,8 @@ int main(void)
         T(test_ipv6_first_fragment),
         T(test_ipv6_later_fragment),
         T(test_ipv6_atomic_fragment_is_whole),
+        T(test_ipv6_fragment_after_ext_headers),
+        T(test_ipv6_fragment_snapped),
         T(test_ipv6_fragment_invalid),
     };
 #undef T

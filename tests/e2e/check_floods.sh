@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# check_floods.sh - state floods against the sensor's caps: memory stays bounded,
+# the counters say which cap was reached, and a real leak inside the flood is still
+# alerted.
+#
+#   check_floods.sh LEAKWATCH
+#
+# tests/tools/gen_floods.py writes the captures into a temporary directory (about
+# 110 MB, removed at exit; nothing is committed): a 200,000-SYN flood of half-open
+# connections, 100,000 first fragments that are never completed, and 20,000
+# out-of-order TCP segments behind holes that are never filled. Each also carries an
+# ordinary HTTP POST of 25 distinct emails (10.1.2.3 -> 203.0.113.50) spread through
+# the middle of the flood. Every run uses the same small caps:
+#
+#   flow.max_flows=20000 stream.memcap=1mb stream.max_buffer=256kb
+#   defrag.max_trains=5000 defrag.memcap=4mb stats.interval=1s
+#
+# and is checked for: exit 0, no sanitizer report, nothing in clear (run_case.sh's
+# leak check), exactly one alert for the POST's pair with distinct 25, and
+#   syn   flow.evicted > 0; flow.active <= 20000 in every stats line; at exit the
+#         flows still in the table (flushed + active) <= 20000 and every flow created
+#         is accounted for (evicted + expired + flushed + active)
+#   frag  defrag.trains_evicted + defrag.memcap_reached > 0; trains_active <= 5000
+#         and buffered_bytes <= 4 MiB in every stats line
+#   ooo   stream.memcap_reached + stream.flow_cap_reached > 0; buffered_bytes
+#         <= 1 MiB in every stats line
+# Peak RSS of each run (wait4's ru_maxrss for that process alone) is compared with a
+# baseline run of the same binary on the POST alone:
+#   RSS(flood) - RSS(baseline) < stream.memcap + defrag.memcap
+#                                + flow.max_flows x 1 KiB + 64 MiB
+# and the figures are printed. ASAN_OPTIONS gets quarantine_size_mb=16 for every
+# run (baseline too): ASan's quarantine of freed blocks would otherwise count as
+# the sensor's memory.
+#
+# The frag capture also holds a fragmented leak (40 emails in one UDP datagram from
+# 10.1.2.4, sent after the caps are reached). It must be alerted: at the memcap
+# defrag evicts the oldest datagrams rather than drop new fragments (a regression
+# test for the earlier drop-new policy, which let the flood blind reassembly).
+#
+# LW_FLOOD_SCALE (default 1) scales the flood sizes. Exit 0 pass, 1 fail, 77 skip
+# (no python3).
+set -u
+FRAG_LEAK_MUST_ALERT=1
+
+bin=${1:?usage: check_floods.sh LEAKWATCH}
+case "$bin" in /*) ;; *) bin=$PWD/$bin ;; esac
+top=${LW_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+if ! command -v python3 >/dev/null; then
+    echo "skipped: python3 is needed to generate the floods"
+    exit 77
+fi
+[ -x "$bin" ] || { echo "FAIL: no executable $bin"; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lw-floods.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+python3 "$top/tests/tools/gen_floods.py" "$tmp" "${LW_FLOOD_SCALE:-1}" || {
+    echo "FAIL: gen_floods.py"
+    exit 1
+}
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16"
+python3 - "$bin" "$top" "$tmp" "$FRAG_LEAK_MUST_ALERT" <<'PY'
+import json
+import os
+import subprocess
+import sys
+import time
+
+binary, top, tmp, frag_leak_must_alert = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+MIB = 1024 * 1024
+MAX_FLOWS, STREAM_MEMCAP, STREAM_MAX_BUFFER = 20000, 1 * MIB, 256 * 1024
+MAX_TRAINS, DEFRAG_MEMCAP = 5000, 4 * MIB
+SETTINGS = ["flow.max_flows=%d" % MAX_FLOWS, "stream.memcap=1mb", "stream.max_buffer=256kb",
+            "defrag.max_trains=%d" % MAX_TRAINS, "defrag.memcap=4mb", "stats.interval=1s"]
+RSS_BOUND = STREAM_MEMCAP + DEFRAG_MEMCAP + MAX_FLOWS * 1024 + 64 * MIB
+LEAK = ('"src_ip":"10.1.2.3"', '"dest_ip":"203.0.113.50"')
+FRAG_LEAK = ('"src_ip":"10.1.2.4"', '"dest_ip":"203.0.113.51"')
+
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL " + msg)
+
+
+def run(name):
+    """Runs the sensor on NAME.pcap; returns (stats lines, alert lines, maxrss bytes, seconds)."""
+    out, err = os.path.join(tmp, name + ".json"), os.path.join(tmp, name + ".stderr")
+    args = [binary, "-c", os.path.join(top, "etc/leakwatch.yaml")]
+    for s in SETTINGS:
+        args += ["--set", s]
+    args += ["-r", os.path.join(tmp, name + ".pcap"), "-o", out]
+    t0 = time.monotonic()
+    with open(err, "wb") as errfh:
+        p = subprocess.Popen(args, cwd=top, stdin=subprocess.DEVNULL, stdout=errfh, stderr=errfh)
+        deadline = t0 + 150
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                p.kill()
+                pid, status, ru = os.wait4(p.pid, 0)
+                fail("%s: killed after 150 s" % name)
+                break
+            time.sleep(0.02)
+    secs = time.monotonic() - t0
+    p.returncode = 0  # reaped by wait4 above; keep Popen from waiting again
+    rc = os.waitstatus_to_exitcode(status)
+    lc = subprocess.run(["bash", os.path.join(top, "tests/e2e/run_case.sh"), "--leak-check", out, err])
+    if lc.returncode != 0:
+        fail("%s: output holds a value in clear" % name)
+        return [], [], ru.ru_maxrss * 1024, secs
+    with open(err, encoding="utf-8", errors="replace") as fh:
+        text = fh.read()
+    if "Sanitizer" in text or "runtime error:" in text:
+        print("\n".join(text.splitlines()[:20]))
+        fail("%s: sanitizer report" % name)
+    if rc != 0:
+        fail("%s: exit status %d" % (name, rc))
+    stats, alerts = [], []
+    if os.path.exists(out):
+        with open(out, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if '"event_type":"stats"' in line:
+                    stats.append(json.loads(line)["stats"])
+                elif '"event_type":"alert"' in line:
+                    alerts.append(line)
+    if not stats:
+        fail("%s: no stats line" % name)
+        stats = [{}]
+    return stats, alerts, ru.ru_maxrss * 1024, secs
+
+
+def check_leak(name, alerts):
+    mine = [a for a in alerts if all(k in a for k in LEAK)]
+    if len(mine) != 1:
+        fail("%s: %d alerts for the 25-email POST, expected 1" % (name, len(mine)))
+    elif '"distinct":25,' not in mine[0]:
+        fail("%s: the POST's alert does not report distinct 25" % name)
+
+
+def c(stats, key):
+    return stats.get(key, 0)
+
+
+base_stats, base_alerts, base_rss, base_secs = run("baseline")
+check_leak("baseline", base_alerts)
+print("baseline: %.1f s, peak RSS %.1f MiB" % (base_secs, base_rss / MIB))
+print("RSS bound over baseline: %.1f MiB (caps %.0f + flows %.1f + slack 64)" %
+      (RSS_BOUND / MIB, (STREAM_MEMCAP + DEFRAG_MEMCAP) / MIB, MAX_FLOWS * 1024 / MIB))
+
+for name in ("syn", "frag", "ooo"):
+    stats, alerts, rss, secs = run(name)
+    last = stats[-1]
+    check_leak(name, alerts)
+    if name == "syn":
+        shown = ["flow.created", "flow.evicted", "flow.flushed", "flow.active"]
+        if c(last, "flow.evicted") <= 0:
+            fail("syn: flow.evicted is 0")
+        peak = max(c(s, "flow.active") for s in stats)
+        if peak > MAX_FLOWS:
+            fail("syn: flow.active reached %d > %d" % (peak, MAX_FLOWS))
+        if len(stats) < 2:
+            fail("syn: no interval stats line during the flood")
+        held = c(last, "flow.flushed") + c(last, "flow.active")
+        if held > MAX_FLOWS:
+            fail("syn: %d flows in the table at exit > %d" % (held, MAX_FLOWS))
+        gone = sum(c(last, k) for k in ("flow.evicted", "flow.expired_idle", "flow.expired_closed"))
+        if c(last, "flow.created") != gone + held:
+            fail("syn: flows created %d != evicted + expired + flushed + active %d" %
+                 (c(last, "flow.created"), gone + held))
+        extra = "peak flow.active %d" % peak
+    elif name == "frag":
+        shown = ["defrag.fragments", "defrag.trains_evicted", "defrag.memcap_reached", "defrag.reassembled"]
+        if c(last, "defrag.trains_evicted") + c(last, "defrag.memcap_reached") <= 0:
+            fail("frag: neither defrag.trains_evicted nor defrag.memcap_reached counted")
+        peak_t = max(c(s, "defrag.trains_active") for s in stats)
+        peak_b = max(c(s, "defrag.buffered_bytes") for s in stats)
+        if peak_t > MAX_TRAINS:
+            fail("frag: defrag.trains_active %d > %d" % (peak_t, MAX_TRAINS))
+        if peak_b > DEFRAG_MEMCAP:
+            fail("frag: defrag.buffered_bytes %d > %d" % (peak_b, DEFRAG_MEMCAP))
+        got = any(all(k in a for k in FRAG_LEAK) for a in alerts)
+        if frag_leak_must_alert and not got:
+            fail("frag: the fragmented leak sent after the caps were reached is not alerted")
+        extra = "peak trains_active %d, peak buffered_bytes %d; fragmented leak after the caps: %s" % (
+            peak_t, peak_b, "alerted" if got else "NOT alerted (fragments dropped at the memcap)")
+    else:
+        shown = ["stream.out_of_order_segments", "stream.memcap_reached", "stream.flow_cap_reached", "stream.gap"]
+        if c(last, "stream.memcap_reached") + c(last, "stream.flow_cap_reached") <= 0:
+            fail("ooo: neither stream.memcap_reached nor stream.flow_cap_reached counted")
+        peak_b = max(c(s, "stream.buffered_bytes") for s in stats)
+        if peak_b > STREAM_MEMCAP:
+            fail("ooo: stream.buffered_bytes %d > %d" % (peak_b, STREAM_MEMCAP))
+        extra = "peak buffered_bytes %d" % peak_b
+    grow = rss - base_rss
+    print("%-4s: %.1f s, peak RSS %.1f MiB (+%.1f MiB over baseline), %s; %s" % (
+        name, secs, rss / MIB, grow / MIB, " ".join("%s=%d" % (k, c(last, k)) for k in shown), extra))
+    if grow >= RSS_BOUND:
+        fail("%s: RSS grew by %.1f MiB, bound %.1f MiB" % (name, grow / MIB, RSS_BOUND / MIB))
+
+print("floods: %s" % ("%d failure(s)" % len(failures) if failures else "all checks passed"))
+sys.exit(1 if failures else 0)
+PY
