@@ -21,6 +21,23 @@
 
 #define LW_ALERT_CATEGORY "pii-exfiltration"
 
+/* What the application layer said about the transaction that carried the
+ * leak. Every string is already safe to print (PII masked); NULL or empty =
+ * not known. A section is written only when something in it is known. */
+typedef struct lw_alert_app {
+    const char *http_hostname;
+    const char *http_url; /* PII-masked */
+    const char *http_method;
+    const char *http_content_type;
+    uint16_t http_status; /* 0 = none */
+    const char *smtp_helo;
+    const char *smtp_mail_from;                  /* masked */
+    const char (*smtp_rcpt_to)[LW_PII_MASK_MAX]; /* masked */
+    size_t smtp_rcpt_count;
+    const char *dns_rrname_domain;
+    uint32_t dns_query_count;
+} lw_alert_app;
+
 typedef struct lw_alert {
     uint64_t ts_us; /* packet time of the packet that completed the burst */
     uint64_t flow_id;
@@ -47,6 +64,8 @@ typedef struct lw_alert {
     size_t sample_count;
     uint64_t first_ts_us;   /* oldest value in the window at the crossing */
     uint64_t crossed_ts_us; /* when the distinct count reached the threshold */
+
+    const lw_alert_app *app; /* may be NULL */
 
     uint64_t pkts_toserver, pkts_toclient;
     uint64_t bytes_toserver, bytes_toclient;

@@ -66,6 +66,14 @@ typedef struct lw_config {
     } defrag;
 
     struct {
+        uint32_t max_line;         /* app.max_line: one protocol line or header, bytes */
+        uint32_t max_headers;      /* app.max_headers: header lines per message */
+        uint64_t max_decompressed; /* app.max_decompressed: bytes out of one compressed body */
+        uint32_t max_ratio;        /* app.max_ratio: decompressed bytes per compressed byte */
+        uint32_t max_encodings;    /* app.max_encodings: nested encodings / MIME depth */
+    } app;
+
+    struct {
         uint32_t interval_s; /* stats.interval: seconds of packet time; 0 = only at exit */
     } stats;
 } lw_config;

@@ -27,4 +27,14 @@
  */
 void lw_mask(lw_validator v, const char *norm, size_t len, char *out, size_t cap);
 
+/*
+ * Masks a URL (a request target as sent) for an alert: path segments that
+ * hold an '@' (or %40) or a run of 4 or more digits become "***", every
+ * query value becomes "***" (names are kept), the fragment is dropped,
+ * bytes that are not printable ASCII become '?'. Writes a NUL-terminated
+ * string of at most cap-1 bytes (cut with "..." when longer) and returns its
+ * length.
+ */
+size_t lw_mask_url(const uint8_t *url, size_t len, char *out, size_t cap);
+
 #endif

@@ -68,6 +68,14 @@ void lw_match_stream_scan(lw_match_worker *w, lw_match_stream *s, const uint8_t 
  */
 void lw_match_stream_gap(lw_match_worker *w, lw_match_stream *s);
 
+/*
+ * The content item being scanned ended (a header value, a form field, a
+ * MIME part): values ending at its last byte are reported, and the next
+ * scan starts fresh, so no value is joined across two items.
+ */
+void lw_match_stream_end_item(lw_match_worker *w, lw_match_stream *s, lw_match_found_fn found,
+                              void *ctx);
+
 /* Ends the direction: reports values that end at its last byte, then frees s. */
 void lw_match_stream_close(lw_match_worker *w, lw_match_stream *s, lw_match_found_fn found,
                            void *ctx);

@@ -27,6 +27,53 @@ const char *lw_alert_proto_name(uint8_t proto, char tmp[8])
     }
 }
 
+static bool known(const char *s)
+{
+    return s && s[0];
+}
+
+static void kv_if(lw_json *j, const char *key, const char *value)
+{
+    if (known(value))
+        lw_json_kv_string(j, key, value);
+}
+
+/* The application sections, EVE-style names (http.hostname, ...). */
+static void write_app(lw_json *j, const lw_alert_app *app)
+{
+    if (known(app->http_hostname) || known(app->http_url) || known(app->http_method) ||
+        app->http_status) {
+        lw_json_key(j, "http");
+        lw_json_object_begin(j);
+        kv_if(j, "hostname", app->http_hostname);
+        kv_if(j, "url", app->http_url);
+        kv_if(j, "http_method", app->http_method);
+        if (app->http_status)
+            lw_json_kv_uint(j, "status", app->http_status);
+        kv_if(j, "http_content_type", app->http_content_type);
+        lw_json_object_end(j);
+    }
+    if (known(app->smtp_helo) || known(app->smtp_mail_from) || app->smtp_rcpt_count) {
+        lw_json_key(j, "smtp");
+        lw_json_object_begin(j);
+        kv_if(j, "helo", app->smtp_helo);
+        kv_if(j, "mail_from", app->smtp_mail_from);
+        lw_json_key(j, "rcpt_to");
+        lw_json_array_begin(j);
+        for (size_t i = 0; i < app->smtp_rcpt_count; i++)
+            lw_json_string(j, app->smtp_rcpt_to[i]);
+        lw_json_array_end(j);
+        lw_json_object_end(j);
+    }
+    if (known(app->dns_rrname_domain)) {
+        lw_json_key(j, "dns");
+        lw_json_object_begin(j);
+        lw_json_kv_string(j, "rrname_domain", app->dns_rrname_domain);
+        lw_json_kv_uint(j, "query_count", app->dns_query_count);
+        lw_json_object_end(j);
+    }
+}
+
 size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap)
 {
     lw_json j;
@@ -83,6 +130,9 @@ size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap)
         lw_json_string(&j, a->samples[i]);
     lw_json_array_end(&j);
     lw_json_object_end(&j);
+
+    if (a->app)
+        write_app(&j, a->app);
 
     lw_json_key(&j, "flow");
     lw_json_object_begin(&j);

@@ -227,3 +227,103 @@ void lw_mask(lw_validator v, const char *norm, size_t len, char *out, size_t cap
         out[b.n] = '\0';
     }
 }
+
+/* ---- URLs ---------------------------------------------------------------- */
+
+typedef struct url_out {
+    char *out;
+    size_t cap, len;
+    bool cut;
+} url_out;
+
+static void url_put(url_out *u, char c)
+{
+    if (u->len + 1 < u->cap)
+        u->out[u->len++] = c;
+    else
+        u->cut = true;
+}
+
+static void url_puts(url_out *u, const char *s)
+{
+    while (*s)
+        url_put(u, *s++);
+}
+
+/* True when a path segment could be (or hold) a value worth masking. */
+static bool segment_sensitive(const uint8_t *s, size_t n)
+{
+    size_t digits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '@')
+            return true;
+        if (s[i] == '%' && i + 2 < n && s[i + 1] == '4' && s[i + 2] == '0')
+            return true;
+        digits = (s[i] >= '0' && s[i] <= '9') ? digits + 1 : 0;
+        if (digits >= 4)
+            return true;
+    }
+    return false;
+}
+
+static void url_copy(url_out *u, const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        url_put(u, (s[i] >= 0x20 && s[i] < 0x7f) ? (char)s[i] : '?');
+}
+
+size_t lw_mask_url(const uint8_t *url, size_t len, char *out, size_t cap)
+{
+    if (cap == 0)
+        return 0;
+    url_out u = {out, cap > 4 ? cap - 3 : cap, 0, false}; /* room for "..." */
+    size_t i = 0;
+
+    /* path: segment by segment */
+    while (i < len && url[i] != '?' && url[i] != '#') {
+        size_t start = i;
+        while (i < len && url[i] != '/' && url[i] != '?' && url[i] != '#')
+            i++;
+        if (segment_sensitive(url + start, i - start))
+            url_puts(&u, "***");
+        else
+            url_copy(&u, url + start, i - start);
+        if (i < len && url[i] == '/') {
+            url_put(&u, '/');
+            i++;
+        }
+    }
+    /* query: names kept, values masked */
+    if (i < len && url[i] == '?') {
+        url_put(&u, '?');
+        i++;
+        while (i < len && url[i] != '#') {
+            size_t start = i;
+            while (i < len && url[i] != '=' && url[i] != '&' && url[i] != '#')
+                i++;
+            if (segment_sensitive(url + start, i - start))
+                url_puts(&u, "***");
+            else
+                url_copy(&u, url + start, i - start);
+            if (i < len && url[i] == '=') {
+                url_put(&u, '=');
+                i++;
+                size_t vstart = i;
+                while (i < len && url[i] != '&' && url[i] != '#')
+                    i++;
+                if (i > vstart)
+                    url_puts(&u, "***");
+            }
+            if (i < len && url[i] == '&') {
+                url_put(&u, '&');
+                i++;
+            }
+        }
+    }
+    if (u.cut && cap > 4) {
+        memcpy(out + u.len, "...", 3);
+        u.len += 3;
+    }
+    out[u.len] = '\0';
+    return u.len;
+}

@@ -326,6 +326,19 @@ void lw_match_stream_gap(lw_match_worker *w, lw_match_stream *s)
     s->history_len = 0;
 }
 
+void lw_match_stream_end_item(lw_match_worker *w, lw_match_stream *s, lw_match_found_fn found,
+                              void *ctx)
+{
+    if (s->base == 0)
+        return; /* nothing scanned since the last item */
+    scan_view v = {w, NULL, 0, s->base, s->history, s->history_len, found, ctx};
+    /* hs_reset_stream reports the end-of-data (\z) matches, then resets. */
+    if (hs_reset_stream(s->hs, 0, w->scratch, on_match, &v) != HS_SUCCESS)
+        w->errors++;
+    s->base = 0;
+    s->history_len = 0;
+}
+
 void lw_match_stream_close(lw_match_worker *w, lw_match_stream *s, lw_match_found_fn found,
                            void *ctx)
 {

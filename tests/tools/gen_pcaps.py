@@ -135,13 +135,66 @@ Reassembly captures:
                                  ACK covers it. The two card halves joined would be
                                  Luhn-valid. 22 values touch the hole: one alert, 98
                                  distinct (nothing stitched across the hole).
+
+Application-decoding captures (the values appear only once the content is decoded
+as its receiver decodes it; a raw scan validates none of them, or too few to alert):
+
+  http_form_urlencoded.pcap      10.1.2.3 -> 203.0.113.40:80 form POST
+                                 (x-www-form-urlencoded) of 100 records, fields
+                                 customer[i][name|email|phone|card]: '@' as %40,
+                                 spaces as '+', cards grouped in fours with %20.
+                                 One HTTP alert, 300 distinct.
+  http_chunked_gzip_csv.pcap     10.1.2.3 -> 203.0.113.41:80 POST of a 50-row CSV
+                                 (name,email,phone,card), Content-Encoding gzip
+                                 (DEFLATE written here, fixed Huffman codes, so the
+                                 bytes do not depend on the zlib at hand) and
+                                 chunked (10 chunks of 1..511 bytes, a chunk
+                                 extension, a trailer); TCP segments end inside
+                                 chunk-size lines, between CR and LF and inside the
+                                 gzip header. One HTTP alert, 150 distinct.
+  http_json_u0040.pcap           fd00::10 -> 2001:db8::51:80 JSON POST of 30 objects
+                                 whose emails use \\u0040 for '@' and half of whose
+                                 phones use \\u002d / \\u002D for '-'. One HTTP alert,
+                                 60 distinct.
+  smtp_base64_attachment.pcap    SMTP 10.1.2.3 -> 203.0.113.25:25, EHLO, MAIL FROM,
+                                 two RCPT TO, DATA: multipart/mixed with a short
+                                 text part and a base64 (76-character lines) text/csv
+                                 attachment of 40 rows (name,email,phone,card). One
+                                 SMTP alert, 123 distinct (43 emails with the three
+                                 envelope addresses, 40 phones, 40 cards).
+  dns_hex_base32.pcap            30 DNS queries over UDP from 10.1.2.3 (one source
+                                 port each) to 203.0.113.53:53, answered NXDOMAIN;
+                                 each name <payload>.exfil.example.net carries one
+                                 email, 15 as lower-case hex over 2-3 labels, 15 as
+                                 lower-case unpadded base32. One DNS alert, 30
+                                 distinct, registered domain example.net.
+  dns_via_inside_resolver.pcap   the same 30 names sent to the inside resolver
+                                 10.0.0.53, which forwards each to 198.51.100.53:53.
+                                 One DNS alert whose src_ip is 10.0.0.53, 30 distinct.
+  dns_two_upstreams.pcap         the same, but the resolver forwards to 198.51.100.53
+                                 and 198.51.100.54 in turn: 15 values per outside
+                                 address, 30 per registered domain. One DNS alert
+                                 (src_ip 10.0.0.53), 30 distinct.
+  ftp_stor_csv.pcap              FTP control 10.1.2.3:50000 -> 203.0.113.21:21 (USER,
+                                 PASS, TYPE I, PASV -> 227 port 40021, STOR
+                                 customers.csv) and the data connection
+                                 10.1.2.3:50001 -> 203.0.113.21:40021 with a 40-row
+                                 CSV. One alert on the data connection, app_proto
+                                 ftp-data, 120 distinct.
+  http_gzip_bomb.pcap            10.1.2.3 -> 203.0.113.42:80 POST whose 65 KB gzip
+                                 body (DEFLATE's best ratio, about 1,032:1) inflates
+                                 to 64 MiB of zero bytes. No alert;
+                                 app.http.decompress_bomb > 0.
 """
 
+import base64
 import os
 import random
 import re
 import struct
 import sys
+import urllib.parse
+import zlib
 
 # 2024-03-01T09:00:00Z as seconds since the epoch.
 T0_S = 1709283600
@@ -1339,6 +1392,511 @@ def fragmented_capture(v6):
 
 
 # ---------------------------------------------------------------------------
+# Application-decoding captures: values that only appear once the content is
+# decoded as its receiver decodes it (percent-encoding, chunked + gzip, JSON
+# escapes, MIME base64, DNS label encodings, an FTP data connection), and a
+# decompression bomb.
+# ---------------------------------------------------------------------------
+
+
+class BitWriter:
+    """DEFLATE bit packing (RFC 1951 section 3.1.1): data elements are packed
+    from the least significant bit up, Huffman codes most significant bit first."""
+
+    def __init__(self):
+        self.out = bytearray()
+        self.acc = 0
+        self.n = 0
+
+    def bits(self, value, count):
+        self.acc |= value << self.n
+        self.n += count
+        while self.n >= 8:
+            self.out.append(self.acc & 0xFF)
+            self.acc >>= 8
+            self.n -= 8
+
+    def huff(self, code, length):
+        rev = 0
+        for _ in range(length):
+            rev = (rev << 1) | (code & 1)
+            code >>= 1
+        self.bits(rev, length)
+
+    def finish(self):
+        if self.n:
+            self.out.append(self.acc & 0xFF)
+        self.acc, self.n = 0, 0
+        return bytes(self.out)
+
+
+# RFC 1951 section 3.2.5: length codes 257..285 and distance codes 0..29.
+DEFLATE_LEN_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
+                    131, 163, 195, 227, 258]
+DEFLATE_LEN_EXTRA = [0] * 8 + [1] * 4 + [2] * 4 + [3] * 4 + [4] * 4 + [5] * 4 + [0]
+DEFLATE_DIST_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+                     2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]
+DEFLATE_DIST_EXTRA = [0, 0, 0, 0] + [k for k in range(1, 14) for _ in range(2)]
+# The order in which a dynamic block sends the code-length code's lengths (3.2.7).
+DEFLATE_CL_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
+
+
+def fixed_litlen(w, sym):
+    """One literal/length symbol in the fixed Huffman code (RFC 1951 3.2.6)."""
+    if sym < 144:
+        w.huff(0x30 + sym, 8)
+    elif sym < 256:
+        w.huff(0x190 + sym - 144, 9)
+    elif sym < 280:
+        w.huff(sym - 256, 7)
+    else:
+        w.huff(0xC0 + sym - 280, 8)
+
+
+def deflate_fixed(data):
+    """Raw DEFLATE, one fixed-Huffman block, greedy LZ77 over a 32 KiB window.
+    Written here rather than taken from zlib so that the bytes are the same
+    whichever zlib (or zlib-ng) the machine has."""
+    w = BitWriter()
+    w.bits(1, 1)  # BFINAL
+    w.bits(1, 2)  # BTYPE 01: fixed Huffman codes
+    heads = {}
+
+    def remember(k):
+        if k + 3 <= len(data):
+            lst = heads.setdefault(data[k:k + 3], [])
+            lst.append(k)
+            if len(lst) > 16:
+                del lst[0]
+
+    i = 0
+    while i < len(data):
+        best, dist = 0, 0
+        for j in reversed(heads.get(data[i:i + 3], [])):
+            if i - j > 32768:
+                break
+            n = 3
+            while n < 258 and i + n < len(data) and data[j + n] == data[i + n]:
+                n += 1
+            if n > best:
+                best, dist = n, i - j
+        if best >= 3:
+            c = max(k for k in range(29) if DEFLATE_LEN_BASE[k] <= best)
+            fixed_litlen(w, 257 + c)
+            w.bits(best - DEFLATE_LEN_BASE[c], DEFLATE_LEN_EXTRA[c])
+            d = max(k for k in range(30) if DEFLATE_DIST_BASE[k] <= dist)
+            w.huff(d, 5)
+            w.bits(dist - DEFLATE_DIST_BASE[d], DEFLATE_DIST_EXTRA[d])
+            for k in range(i, i + best):
+                remember(k)
+            i += best
+        else:
+            fixed_litlen(w, data[i])
+            remember(i)
+            i += 1
+    fixed_litlen(w, 256)  # end of block
+    return w.finish()
+
+
+def gzip_wrap(deflated, crc, size, name=None):
+    """RFC 1952 member: fixed mtime, OS 3 (Unix), optional FNAME."""
+    flags = 0x08 if name else 0
+    head = struct.pack("<BBBBIBB", 0x1F, 0x8B, 8, flags, T0_S, 0, 3)
+    if name:
+        head += name + b"\0"
+    return head + deflated + struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF)
+
+
+def gzip_fixed(data, name=None):
+    return gzip_wrap(deflate_fixed(data), zlib.crc32(data), len(data), name)
+
+
+def gzip_zero_bomb(size):
+    """A gzip member that inflates to `size` zero bytes at DEFLATE's best ratio
+    (about 1032:1): one dynamic block whose literal/length code has three
+    symbols - literal 0 and end-of-block in 2 bits, length 258 in 1 bit - and a
+    one-symbol distance code (distance 1, 1 bit), so each 258 bytes cost 2 bits."""
+    w = BitWriter()
+    w.bits(1, 1)  # BFINAL
+    w.bits(2, 2)  # BTYPE 10: dynamic Huffman codes
+    w.bits(286 - 257, 5)  # HLIT: literal/length codes 0..285
+    w.bits(1 - 1, 5)  # HDIST: one distance code
+    w.bits(18 - 4, 4)  # HCLEN: code-length code lengths sent up to symbol 1
+    cl_len = {18: 1, 1: 2, 2: 2}  # canonical: 18 -> 0, 1 -> 10, 2 -> 11
+    cl_code = {18: 0, 1: 2, 2: 3}
+    for sym in DEFLATE_CL_ORDER[:18]:
+        w.bits(cl_len.get(sym, 0), 3)
+
+    def cl(sym, extra=None):
+        w.huff(cl_code[sym], cl_len[sym])
+        if sym == 18:
+            w.bits(extra - 11, 7)
+
+    # Lengths of literal/length symbols 0..285, then of distance code 0:
+    # 0 -> 2, 1..255 -> 0, 256 -> 2, 257..284 -> 0, 285 -> 1; distance 0 -> 1.
+    cl(2)
+    cl(18, 138)
+    cl(18, 117)
+    cl(2)
+    cl(18, 28)
+    cl(1)
+    cl(1)
+    # Canonical codes: 285 -> 0, literal 0 -> 10, end-of-block -> 11; distance 0 -> 0.
+    w.huff(2, 2)  # one literal zero, then copies of 258 at distance 1
+    matches, rest = divmod(size - 1, 258)
+    w.bits(0, 2 * matches)  # each copy: code 285 (bit 0), distance code 0 (bit 0)
+    for _ in range(rest):
+        w.huff(2, 2)
+    w.huff(3, 2)  # end of block
+    crc, chunk = 0, bytes(1 << 20)
+    left = size
+    while left:
+        n = min(left, len(chunk))
+        crc = zlib.crc32(chunk[:n], crc)
+        left -= n
+    return gzip_wrap(w.finish(), crc, size)
+
+
+def http_request_headers(method, path, host, extra):
+    h = ["%s %s HTTP/1.1" % (method, path), "Host: %s" % host, "User-Agent: %s" % USER_AGENT,
+         "Accept: */*"] + extra
+    return ("\r\n".join(h) + "\r\n\r\n").encode()
+
+
+def grouped_card(card):
+    return " ".join(card[k:k + 4] for k in range(0, len(card), 4))
+
+
+def form_records(f, n):
+    """n records as (name, email, phone, card) from Fake f."""
+    out = []
+    for _ in range(n):
+        nm = f.name()
+        out.append((nm, f.email(nm), f.phone(), f.card()))
+    return out
+
+
+def http_form_urlencoded_capture():
+    """A form POST (application/x-www-form-urlencoded, WHATWG URL standard
+    encoding: '@' as %40, spaces as '+', parentheses as %28/%29) of 100
+    records; the card numbers are sent grouped in fours with %20 between."""
+    rng = random.Random("leakwatch-http-form")
+    recs = form_records(Fake("leakwatch-http-form-records"), 100)
+    fields = []
+    for i, (nm, em, ph, cd) in enumerate(recs):
+        key = "customer[%d][%%s]" % i
+        fields += ["%s=%s" % (urllib.parse.quote_plus(key % "name"), urllib.parse.quote_plus(nm)),
+                   "%s=%s" % (urllib.parse.quote_plus(key % "email"), urllib.parse.quote_plus(em)),
+                   "%s=%s" % (urllib.parse.quote_plus(key % "phone"), urllib.parse.quote_plus(ph)),
+                   "%s=%s" % (urllib.parse.quote_plus(key % "card"), urllib.parse.quote(grouped_card(cd), safe=""))]
+    body = "&".join(fields).encode()
+    assert b"@" not in body and b"(" not in body and b" " not in body
+    req = http_request("POST", "/crm/customers/bulk", "crm.example.net", body, "application/x-www-form-urlencoded")
+    cap = Capture()
+    http_exchange(cap, rng, Ports(), "10.1.2.3", "203.0.113.40", 80, req,
+                  http_response("303 See Other", b"", "text/html; charset=utf-8"))
+    return cap, recs
+
+
+def chunked(data, rng):
+    """RFC 9112 section 7.1 chunked coding of data: chunk sizes drawn from 1..700
+    (hex in both cases, one chunk extension), the last chunk and one trailer
+    field. Returns (bytes, offsets of every chunk-size line)."""
+    out, lines, off, k = b"", [], 0, 0
+    while off < len(data):
+        n = min(len(data) - off, rng.choice([1, 2, 3, 17, 64, 255, 256, 300, 511, 700]))
+        size = ("%x" if k % 2 else "%X") % n
+        ext = ";part=%d" % k if k == 3 else ""
+        lines.append(len(out))
+        out += ("%s%s\r\n" % (size, ext)).encode() + data[off:off + n] + b"\r\n"
+        off += n
+        k += 1
+    lines.append(len(out))
+    out += b"0\r\nX-Upload-Batch: 2024-03-01-0007\r\n\r\n"
+    return out, lines
+
+
+def http_chunked_gzip_csv_capture():
+    """A CSV POST with Content-Encoding: gzip and Transfer-Encoding: chunked;
+    TCP segments end inside chunk-size lines, between CR and LF, inside the
+    gzip header and between the two CRLFs that end the headers."""
+    rng = random.Random("leakwatch-http-chunked-gzip")
+    f = Fake("leakwatch-http-chunked-gzip-records")
+    csv = f.rows(50, ["name", "email", "phone", "card"])
+    gz = gzip_fixed(csv, b"customers.csv")
+    assert zlib.decompress(gz, 31) == csv
+    body, lines = chunked(gz, rng)
+    head = http_request_headers("POST", "/api/v2/import", "ingest.example.net",
+                                ["Content-Type: text/csv; charset=utf-8", "Content-Encoding: gzip",
+                                 "Transfer-Encoding: chunked"])
+    req = head + body
+    base = len(head)
+    cuts = {base - 1, base + lines[0] + 2 + 1, base + lines[0] + 2 + 5}  # mid-CRLF; size line; gzip header
+    for k, p in enumerate(lines):
+        cr = body.index(b"\r\n", p)
+        cuts.add(base + p + 1)  # inside the size line (between hex digits, or before CR)
+        if k % 3 == 0:
+            cuts.add(base + cr + 1)  # between CR and LF
+    pos = 0
+    for c in sorted(cuts):  # keep every segment under the MSS with extra cuts
+        while c - pos > 1400:
+            pos += rng.randrange(700, 1400)
+            cuts.add(pos)
+        pos = c
+    while len(req) - pos > 1400:
+        pos += rng.randrange(700, 1400)
+        cuts.add(pos)
+    cap = Capture()
+    http_exchange(cap, rng, Ports(), "10.1.2.3", "203.0.113.41", 80, req,
+                  http_response("202 Accepted", b'{"status":"queued"}\n', "application/json"),
+                  cuts=sorted(cuts))
+    return cap, csv
+
+
+def http_json_u0040_capture():
+    """A JSON POST (over IPv6) whose emails are written with \\u0040 for '@' and
+    half of whose phone numbers use \\u002d (or \\u002D) for '-'."""
+    rng = random.Random("leakwatch-http-json-u0040")
+    recs = form_records(Fake("leakwatch-http-json-u0040-records"), 30)
+    objs = []
+    for i, (nm, em, ph, _) in enumerate(recs):
+        ph_json = ph.replace("-", "\\u002d" if i % 4 == 1 else "\\u002D") if i % 2 else ph
+        objs.append('{"id":%d,"name":"%s","email":"%s","phone":"%s","opt_in":%s}' % (
+            1000 + i, nm, em.replace("@", "\\u0040"), ph_json, "true" if i % 3 else "false"))
+    body = ("[" + ",\n ".join(objs) + "]\n").encode()
+    assert b"@" not in body
+    req = http_request("POST", "/v1/contacts:batchImport", "api.example.org", body, "application/json")
+    cap = Capture()
+    http_exchange(cap, rng, Ports(), "fd00::10", "2001:db8::51", 80, req,
+                  http_response("200 OK", b'{"imported":30}\n', "application/json"), mss=1428)
+    return cap, recs
+
+
+def smtp_base64_attachment_capture():
+    """An SMTP session with two recipients whose message is multipart/mixed: a
+    short text part and a base64 (76-character lines) text/csv attachment."""
+    rng = random.Random("leakwatch-smtp-attachment")
+    f = Fake("leakwatch-smtp-attachment-values")
+    people = [f.name() for _ in range(3)]
+    sender, rcpt1, rcpt2 = (f.email(nm) for nm in people)
+    csv = f.rows(40, ["name", "email", "phone", "card"]).replace(b"\n", b"\r\n")
+    b64 = base64.b64encode(csv).decode()
+    b64_lines = [b64[k:k + 76] for k in range(0, len(b64), 76)]
+    boundary = "=_lw_7f3a91c2_part"
+    msg = "\r\n".join([
+        "From: %s <%s>" % (people[0], sender),
+        "To: %s <%s>, %s <%s>" % (people[1], rcpt1, people[2], rcpt2),
+        "Subject: Customer export for March",
+        "Date: Fri, 01 Mar 2024 09:00:00 +0000",
+        "Message-ID: <export-0002@corp>",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="%s"' % boundary,
+        "",
+        "This is a multi-part message in MIME format.",
+        "",
+        "--" + boundary,
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: 7bit",
+        "",
+        "Hi both,",
+        "",
+        "the export you asked for is attached.",
+        "",
+        "Regards",
+        "",
+        "--" + boundary,
+        'Content-Type: text/csv; charset=utf-8; name="customers-2024-03.csv"',
+        'Content-Disposition: attachment; filename="customers-2024-03.csv"',
+        "Content-Transfer-Encoding: base64",
+        "",
+    ] + b64_lines + ["", "--" + boundary + "--", ""])
+    assert all(len(x) == 76 for x in b64_lines[:-1]) and not any(x.startswith(".") for x in msg.split("\r\n"))
+    cap = Capture()
+    s = TcpSession(cap, rng, "10.1.2.3", 49501, "203.0.113.25", 25)
+    s.handshake()
+    script = [
+        ("s", "220 mx.example.net ESMTP Postfix\r\n"),
+        ("c", "EHLO ws-0123.corp.example.com\r\n"),
+        ("s", "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"),
+        ("c", "MAIL FROM:<%s>\r\n" % sender),
+        ("s", "250 2.1.0 Ok\r\n"),
+        ("c", "RCPT TO:<%s>\r\n" % rcpt1),
+        ("s", "250 2.1.5 Ok\r\n"),
+        ("c", "RCPT TO:<%s>\r\n" % rcpt2),
+        ("s", "250 2.1.5 Ok\r\n"),
+        ("c", "DATA\r\n"),
+        ("s", "354 End data with <CR><LF>.<CR><LF>\r\n"),
+        ("c", msg + ".\r\n"),
+        ("s", "250 2.0.0 Ok: queued as 7D1E20A4B3\r\n"),
+        ("c", "QUIT\r\n"),
+        ("s", "221 2.0.0 Bye\r\n"),
+    ]
+    for d, text in script:
+        s.send(d, text.encode())
+    s.close()
+    return cap, [sender, rcpt1, rcpt2], csv
+
+
+def dns_name_wire(name):
+    return b"".join(bytes([len(lb)]) + lb.encode() for lb in name.split(".")) + b"\0"
+
+
+def dns_message(ident, flags, name, qtype, edns=True):
+    """One question; an EDNS(0) OPT record (RFC 6891, UDP size 1232) when edns."""
+    out = struct.pack("!HHHHHH", ident, flags, 1, 0, 0, 1 if edns else 0)
+    out += dns_name_wire(name) + struct.pack("!HH", qtype, 1)
+    if edns:
+        out += b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
+    return out
+
+
+def dns_exfil_names():
+    """30 query names under exfil.example.net, each carrying one distinct email:
+    even ones lower-case hex split over 2 or 3 labels at uneven places, odd ones
+    lower-case unpadded base32 (RFC 4648 section 6) in one label.
+    Returns (names, emails)."""
+    rng = random.Random("leakwatch-dns-exfil-names")
+    f = Fake("leakwatch-dns-exfil-records")
+    names, emails = [], []
+    for i in range(30):
+        em = f.email(f.name())
+        if i % 2 == 0:
+            hx = em.encode().hex()
+            parts = 3 if i % 4 == 2 else 2
+            while True:  # no label of digits only: it could read as a phone number
+                cuts = sorted(rng.sample(range(5, len(hx) - 4), parts - 1))
+                labels = [hx[a:b] for a, b in zip([0] + cuts, cuts + [len(hx)])]
+                if not any(lb.isdigit() for lb in labels):
+                    break
+        else:
+            labels = [base64.b32encode(em.encode()).decode().rstrip("=").lower()]
+        assert all(0 < len(lb) <= 63 and not lb.isdigit() for lb in labels)
+        names.append(".".join(labels + ["exfil", "example", "net"]))
+        emails.append(em)
+    return names, emails
+
+
+DNS_QTYPES = [1, 16, 28]  # A, TXT, AAAA
+
+
+def dns_hex_base32_capture():
+    """The 30 queries from 10.1.2.3 straight to an outside resolver, each from its
+    own source port, 50 ms apart; every one answered NXDOMAIN."""
+    rng = random.Random("leakwatch-dns-hex-base32")
+    names, _ = dns_exfil_names()
+    cap = Capture()
+    cli, srv = ip4("10.1.2.3"), ip4("203.0.113.53")
+    for i, name in enumerate(names):
+        ident, port = rng.getrandbits(16), rng.randrange(32768, 61000)
+        qtype = DNS_QTYPES[i % 3]
+        q = udp_datagram(cli, srv, port, 53, dns_message(ident, 0x0100, name, qtype))
+        cap.add_ip(ip_packet(cap.ids, cli, srv, PROTO_UDP, q), step=50000)
+        r = udp_datagram(srv, cli, 53, port, dns_message(ident, 0x8183, name, qtype))
+        cap.add_ip(ip_packet(cap.ids, srv, cli, PROTO_UDP, r), step=15000)
+    return cap
+
+
+def dns_via_inside_resolver_capture(upstreams=("198.51.100.53",), seed="leakwatch-dns-inside-resolver"):
+    """The same 30 queries sent to the site's resolver 10.0.0.53, which forwards
+    each (same name, its own ID and source port) to its upstream resolvers in
+    turn and relays the NXDOMAIN back."""
+    rng = random.Random(seed)
+    names, _ = dns_exfil_names()
+    cap = Capture()
+    cli, res = ip4("10.1.2.3"), ip4("10.0.0.53")
+    for i, name in enumerate(names):
+        up = ip4(upstreams[i % len(upstreams)])
+        qtype = DNS_QTYPES[i % 3]
+        cid, cport = rng.getrandbits(16), rng.randrange(32768, 61000)
+        fid, fport = rng.getrandbits(16), rng.randrange(1024, 65536)
+        legs = [(cli, res, cport, 53, cid, 0x0100, 50000), (res, up, fport, 53, fid, 0x0100, 1000),
+                (up, res, 53, fport, fid, 0x8183, 20000), (res, cli, 53, cport, cid, 0x8183, 1000)]
+        for src, dst, sp, dp, ident, flags, step in legs:
+            dg = udp_datagram(src, dst, sp, dp, dns_message(ident, flags, name, qtype))
+            cap.add_ip(ip_packet(cap.ids, src, dst, PROTO_UDP, dg), step=step)
+    return cap
+
+
+def ftp_stor_csv_capture():
+    """A passive-mode FTP upload: the control connection logs in, asks for PASV
+    (227 names port 40021), the client opens the data connection, sends STOR and
+    the CSV, closes the data connection, gets 226 and quits."""
+    rng = random.Random("leakwatch-ftp-stor")
+    csv = Fake("leakwatch-ftp-stor-records").rows(40, ["name", "email", "phone", "card"])
+    cap = Capture()
+    ctl = TcpSession(cap, rng, "10.1.2.3", 50000, "203.0.113.21", 21)
+    ctl.handshake()
+    for d, text in [("s", "220 files.example.net FTP server ready.\r\n"), ("c", "USER exporter\r\n"),
+                    ("s", "331 Please specify the password.\r\n"), ("c", "PASS not-a-real-password\r\n"),
+                    ("s", "230 Login successful.\r\n"), ("c", "TYPE I\r\n"),
+                    ("s", "200 Switching to Binary mode.\r\n"), ("c", "PASV\r\n"),
+                    ("s", "227 Entering Passive Mode (203,0,113,21,156,85).\r\n")]:
+        ctl.send(d, text.encode())
+    assert 156 * 256 + 85 == 40021
+    data = TcpSession(cap, rng, "10.1.2.3", 50001, "203.0.113.21", 40021)
+    data.handshake()
+    ctl.send("c", b"STOR customers.csv\r\n")
+    ctl.send("s", b"150 Ok to send data.\r\n")
+    data.send("c", csv)
+    data.close()
+    for d, text in [("s", "226 Transfer complete.\r\n"), ("c", "QUIT\r\n"), ("s", "221 Goodbye.\r\n")]:
+        ctl.send(d, text.encode())
+    ctl.close()
+    return cap, csv
+
+
+GZIP_BOMB_SIZE = 64 << 20
+
+
+def http_gzip_bomb_capture():
+    """A POST whose gzip body (about 65 KB, DEFLATE's best ratio) inflates to
+    64 MiB of zero bytes."""
+    rng = random.Random("leakwatch-http-gzip-bomb")
+    gz = gzip_zero_bomb(GZIP_BOMB_SIZE)
+    head = http_request_headers("POST", "/api/telemetry", "collector.example.net",
+                                ["Content-Type: application/octet-stream", "Content-Encoding: gzip",
+                                 "Content-Length: %d" % len(gz)])
+    cap = Capture()
+    http_exchange(cap, rng, Ports(), "10.1.2.3", "203.0.113.42", 80, head + gz,
+                  http_response("413 Content Too Large", b"", "text/plain"))
+    return cap, gz
+
+
+def app_truth():
+    """Ground truth of the application captures, checked against what the
+    generator wrote: distinct values per kind (and the decodings they need)."""
+    truth = {}
+    _, recs = http_form_urlencoded_capture()
+    truth["form"] = (len({r[1] for r in recs}), len({r[2] for r in recs}), len({r[3] for r in recs}))
+    _, csv = http_chunked_gzip_csv_capture()
+    cells = [ln.split(b",") for ln in csv.split(b"\n")[1:] if ln]
+    truth["chunked"] = tuple(len({c[k] for c in cells}) for k in (1, 2, 3))
+    _, recs = http_json_u0040_capture()
+    truth["json"] = (len({r[1] for r in recs}), len({r[2] for r in recs}))
+    _, env, csv = smtp_base64_attachment_capture()
+    cells = [ln.split(b",") for ln in csv.split(b"\r\n")[1:] if ln]
+    truth["smtp"] = (len(set(env) | {c[1].decode() for c in cells}), len({c[2] for c in cells}),
+                     len({c[3] for c in cells}))
+    names, emails = dns_exfil_names()
+    for name, em in zip(names, emails):
+        payload = "".join(name.split(".")[:-3])
+        try:
+            dec = bytes.fromhex(payload)
+        except ValueError:
+            dec = base64.b32decode(payload.upper() + "=" * (-len(payload) % 8))
+        assert dec == em.encode()
+    truth["dns"] = len(set(emails))
+    _, csv = ftp_stor_csv_capture()
+    cells = [ln.split(b",") for ln in csv.split(b"\n")[1:] if ln]
+    truth["ftp"] = tuple(len({c[k] for c in cells}) for k in (1, 2, 3))
+    return truth
+
+
+APP_TRUTH = {"form": (100, 100, 100), "chunked": (50, 50, 50), "json": (30, 30), "smtp": (43, 40, 40),
+             "dns": 30, "ftp": (40, 40, 40)}
+
+
+# ---------------------------------------------------------------------------
 # Self-checks and output
 # ---------------------------------------------------------------------------
 
@@ -1369,6 +1927,11 @@ def outputs():
     tls = tls_capture()
     random_bytes_look_clean(tls)
     assert overlap_evasion_truth() == (60, 11), "tcp_overlap_evasion no longer matches its description"
+    assert app_truth() == APP_TRUTH, "an application capture no longer matches its description"
+    bomb, gz = http_gzip_bomb_capture()
+    out = zlib.decompress(gz, 31)  # the checker's zlib, not the writer's
+    assert len(out) == GZIP_BOMB_SIZE and not out.strip(b"\0")
+    del out
     return [
         ("pcaps/demo/demo.pcap", pcap_bytes(demo_capture())),
         ("pcaps/http_post_records.pcap", pcap_bytes(post_records_capture())),
@@ -1402,6 +1965,16 @@ def outputs():
         ("pcaps/ipv6_fragmented.pcap", pcap_bytes(fragmented_capture(v6=True)[0])),
         ("pcaps/tcp_overlap_evasion.pcap", pcap_bytes(tcp_overlap_evasion_capture())),
         ("pcaps/tcp_gap_acked.pcap", pcap_bytes(tcp_gap_acked_capture())),
+        ("pcaps/http_form_urlencoded.pcap", pcap_bytes(http_form_urlencoded_capture()[0])),
+        ("pcaps/http_chunked_gzip_csv.pcap", pcap_bytes(http_chunked_gzip_csv_capture()[0])),
+        ("pcaps/http_json_u0040.pcap", pcap_bytes(http_json_u0040_capture()[0])),
+        ("pcaps/smtp_base64_attachment.pcap", pcap_bytes(smtp_base64_attachment_capture()[0])),
+        ("pcaps/dns_hex_base32.pcap", pcap_bytes(dns_hex_base32_capture())),
+        ("pcaps/dns_via_inside_resolver.pcap", pcap_bytes(dns_via_inside_resolver_capture())),
+        ("pcaps/dns_two_upstreams.pcap", pcap_bytes(dns_via_inside_resolver_capture(
+            ("198.51.100.53", "198.51.100.54"), "leakwatch-dns-two-upstreams"))),
+        ("pcaps/ftp_stor_csv.pcap", pcap_bytes(ftp_stor_csv_capture()[0])),
+        ("pcaps/http_gzip_bomb.pcap", pcap_bytes(bomb)),
     ]
 
 

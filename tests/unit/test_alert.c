@@ -162,6 +162,45 @@ static void test_proto_names(void **state)
     assert_string_equal(lw_alert_proto_name(132, tmp), "132");
 }
 
+static void test_app_sections(void **state)
+{
+    (void)state;
+    lw_addr src = v4(10, 1, 2, 3), dst = v4(203, 0, 113, 25);
+    lw_alert a = sample_alert(&src, &dst);
+    static const char rcpt[2][LW_PII_MASK_MAX] = {"b***@example.net", "c***@example.org"};
+    lw_alert_app app = {
+        .http_hostname = "upload.example.com",
+        .http_url = "/users/***?id=***",
+        .http_method = "POST",
+        .http_status = 200,
+        .smtp_helo = "ws1.example.com",
+        .smtp_mail_from = "a***@example.com",
+        .smtp_rcpt_to = rcpt,
+        .smtp_rcpt_count = 2,
+        .dns_rrname_domain = "example.net",
+        .dns_query_count = 30,
+    };
+    a.app = &app;
+    char buf[4096];
+    assert_true(lw_alert_format(&a, buf, sizeof(buf)) > 0);
+    assert_non_null(strstr(buf, "\"http\":{\"hostname\":\"upload.example.com\","
+                                "\"url\":\"/users/***?id=***\",\"http_method\":\"POST\","
+                                "\"status\":200}"));
+    assert_non_null(strstr(buf, "\"smtp\":{\"helo\":\"ws1.example.com\","
+                                "\"mail_from\":\"a***@example.com\","
+                                "\"rcpt_to\":[\"b***@example.net\",\"c***@example.org\"]}"));
+    assert_non_null(strstr(buf, "\"dns\":{\"rrname_domain\":\"example.net\","
+                                "\"query_count\":30}"));
+    /* nothing known: no section at all */
+    lw_alert_app empty;
+    memset(&empty, 0, sizeof(empty));
+    a.app = &empty;
+    assert_true(lw_alert_format(&a, buf, sizeof(buf)) > 0);
+    assert_null(strstr(buf, "\"http\":{"));
+    assert_null(strstr(buf, "\"smtp\":{"));
+    assert_null(strstr(buf, "\"dns\":{"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_too_small_buffer_gives_nothing),
         cmocka_unit_test(test_stats_line),
         cmocka_unit_test(test_proto_names),
+        cmocka_unit_test(test_app_sections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

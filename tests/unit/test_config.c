@@ -158,7 +158,7 @@ static void test_defaults_parse(void **state)
         assert_non_null(k->doc);
         assert_non_null(k->type);
     }
-    assert_int_equal(i, 21);
+    assert_int_equal(i, 26);
 }
 
 static void test_key_table_unique(void **state)
@@ -885,6 +885,11 @@ static void test_shipped_config_is_defaults(void **state)
     assert_int_equal(c.defrag.max_trains, d.defrag.max_trains);
     assert_int_equal(c.defrag.timeout_s, d.defrag.timeout_s);
     assert_int_equal(c.defrag.max_fragments, d.defrag.max_fragments);
+    assert_int_equal(c.app.max_line, d.app.max_line);
+    assert_int_equal(c.app.max_headers, d.app.max_headers);
+    assert_int_equal(c.app.max_decompressed, d.app.max_decompressed);
+    assert_int_equal(c.app.max_ratio, d.app.max_ratio);
+    assert_int_equal(c.app.max_encodings, d.app.max_encodings);
     assert_memory_equal(&c.stats, &d.stats, sizeof(d.stats));
     snprintf(want, sizeof(want), "%s/etc/../signatures/pii.yaml", src);
     assert_string_equal(c.signatures, want);

@@ -226,9 +226,39 @@ static void test_mask_star_values_still_hidden(void **state)
     assert_null(strchr(out, '@'));
 }
 
+static void check_url(const char *in, const char *want)
+{
+    char out[128];
+    size_t n = lw_mask_url((const uint8_t *)in, strlen(in), out, sizeof(out));
+    assert_int_equal(n, strlen(want));
+    assert_string_equal(out, want);
+}
+
+static void test_mask_url(void **state)
+{
+    (void)state;
+    check_url("/api/v1/upload", "/api/v1/upload");
+    check_url("/users/jane.doe@example.com/export", "/users/***/export");
+    check_url("/users/jane%40example.com", "/users/***");
+    check_url("/orders/4111111111111111?x=1", "/orders/***?x=***");
+    check_url("/search?q=jane%40example.com&page=2&flag", "/search?q=***&page=***&flag");
+    check_url("/a?email=b@example.com#frag", "/a?email=***");
+    check_url("/v2/items", "/v2/items"); /* short digit runs stay */
+    check_url("/x\x01y", "/x?y");
+    /* a long URL is cut with "..." and stays within the buffer */
+    char longurl[400], out[32];
+    memset(longurl, 'a', sizeof(longurl) - 1);
+    longurl[0] = '/';
+    longurl[sizeof(longurl) - 1] = 0;
+    size_t n = lw_mask_url((const uint8_t *)longurl, strlen(longurl), out, sizeof(out));
+    assert_true(n < sizeof(out));
+    assert_string_equal(out + n - 3, "...");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mask_url),
         cmocka_unit_test(test_mask_email),
         cmocka_unit_test(test_mask_email_odd_shapes_fall_back),
         cmocka_unit_test(test_mask_phone_nanp),

@@ -222,6 +222,34 @@ static void test_value_before_final_newline_reported_once(void **state)
     assert_int_equal(f.n, 1);
 }
 
+/* Items: a value ending an item is reported at item end, and two items
+ * are never joined into one value. */
+static void test_items_are_not_joined(void **state)
+{
+    fixture *fx = *state;
+    found f;
+    memset(&f, 0, sizeof(f));
+    lw_match_stream *s = lw_match_stream_open(fx->w);
+    const char *a = "alice@example.com", *b = "4111111111111111", *c = "bob@exa", *d = "mple.org";
+    lw_match_stream_scan(fx->w, s, (const uint8_t *)a, strlen(a), on_found, &f);
+    assert_int_equal(f.n, 0);
+    lw_match_stream_end_item(fx->w, s, on_found, &f);
+    assert_int_equal(f.n, 1); /* reported at the item's end */
+    lw_match_stream_scan(fx->w, s, (const uint8_t *)b, strlen(b), on_found, &f);
+    lw_match_stream_end_item(fx->w, s, on_found, &f);
+    assert_int_equal(f.n, 2);
+    /* "bob@exa" + "mple.org" in two items: neither half is an address */
+    lw_match_stream_scan(fx->w, s, (const uint8_t *)c, strlen(c), on_found, &f);
+    lw_match_stream_end_item(fx->w, s, on_found, &f);
+    lw_match_stream_scan(fx->w, s, (const uint8_t *)d, strlen(d), on_found, &f);
+    lw_match_stream_end_item(fx->w, s, on_found, &f);
+    lw_match_stream_end_item(fx->w, s, on_found, &f); /* empty item: nothing */
+    lw_match_stream_close(fx->w, s, on_found, &f);
+    assert_int_equal(f.n, 2);
+    assert_string_equal(f.norm[0], "alice@example.com");
+    assert_string_equal(f.norm[1], "4111111111111111");
+}
+
 static void test_bad_regex_names_signature(void **state)
 {
     (void)state;
@@ -259,6 +287,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_block_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_before_final_newline_reported_once, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_items_are_not_joined, setup, teardown),
         cmocka_unit_test(test_bad_regex_names_signature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,620 @@
+/*
+ * codec.c - streaming text codecs and one-shot decoders (see codec.h).
+ *
+ * The streaming decoders are byte-at-a-time state machines. All the state
+ * a decoder needs to resume in the middle of an escape lives in its struct
+ * (a few bytes), so a feed may end anywhere, even between '%' and its first
+ * hex digit, and the concatenated output is the same as for one whole
+ * feed: the unit test and the fuzz harness compare the two. Input is read
+ * through lw_cursor; output is gathered in a small buffer on the stack and
+ * handed to the callback when it fills and at the end of every feed, so a
+ * caller never sees one call per byte and never needs to wait for the next
+ * feed to see bytes that are already decoded.
+ *
+ * Malformed input never stops a decoder. Each one counts it in `invalid`
+ * and applies one policy, chosen so that what a receiver would most likely
+ * display still reaches the matcher:
+ *   base64 (RFC 4648 sections 4 and 5) - whitespace is skipped silently
+ *     (MIME folds base64 into lines), any other byte outside both
+ *     alphabets is counted and skipped; '=' ends the item and the rest is
+ *     ignored until lw_b64_init. A byte is written as soon as its 8 bits
+ *     are in, which is what decoding 4 characters into 3 bytes gives.
+ *   quoted-printable (RFC 2045 section 6.7) - "=XX" in either case is a
+ *     byte, "=\r\n" and "=\n" are soft line breaks and vanish; '=' followed
+ *     by anything else is counted and passed through as it stands. The
+ *     rule about trailing whitespace is not applied (it only removes
+ *     spaces). A '=' that is the last byte of the item is a soft line break
+ *     whose CRLF went to the MIME boundary, so finish drops it uncounted.
+ *   percent-encoding (RFC 3986 section 2.1) - "%XX" is a byte, '+' a space
+ *     in forms; a bad escape is counted and passed through.
+ *   JSON (RFC 8259 section 7) - an unescaped '"' toggles "inside a
+ *     string"; inside one the short escapes and \uXXXX are decoded, a
+ *     surrogate pair becomes one code point, everything is written as
+ *     UTF-8; a lone surrogate or a malformed \u escape becomes U+FFFD
+ *     (counted); an unknown escape \x passes through as the two bytes.
+ *     Bytes outside strings pass through, so numbers are scanned too.
+ *
+ * The one-shot decoders serve DNS labels, where a wrong decode means a
+ * false alert: they accept only an entire, canonical encoding (length
+ * possible for the encoding, padding absent or exactly right, unused low
+ * bits zero, as every encoder writes them) and return 0 otherwise.
+ *
+ * Nothing here allocates or keeps global state; inflate lives in inflate.c.
+ */
+#include "leakwatch/codec.h"
+
+#include "leakwatch/cursor.h"
+
+/* Decoded bytes gathered before one call of the output callback. */
+#define OBUF_SIZE 256
+
+typedef struct obuf {
+    uint8_t b[OBUF_SIZE];
+    size_t n;
+    lw_codec_out_fn out;
+    void *ctx;
+} obuf;
+
+static void ob_init(obuf *o, lw_codec_out_fn out, void *ctx)
+{
+    o->n = 0;
+    o->out = out;
+    o->ctx = ctx;
+}
+
+static void ob_flush(obuf *o)
+{
+    if (o->n > 0 && o->out)
+        o->out(o->ctx, o->b, o->n);
+    o->n = 0;
+}
+
+static void ob_put(obuf *o, uint8_t c)
+{
+    if (o->n == OBUF_SIZE)
+        ob_flush(o);
+    o->b[o->n++] = c;
+}
+
+/* Writes code point cp (at most U+10FFFF, no surrogates) as UTF-8. */
+static void ob_put_utf8(obuf *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        ob_put(o, (uint8_t)cp);
+    } else if (cp < 0x800) {
+        ob_put(o, (uint8_t)(0xc0 | cp >> 6));
+        ob_put(o, (uint8_t)(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+        ob_put(o, (uint8_t)(0xe0 | cp >> 12));
+        ob_put(o, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
+        ob_put(o, (uint8_t)(0x80 | (cp & 0x3f)));
+    } else {
+        ob_put(o, (uint8_t)(0xf0 | cp >> 18));
+        ob_put(o, (uint8_t)(0x80 | (cp >> 12 & 0x3f)));
+        ob_put(o, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
+        ob_put(o, (uint8_t)(0x80 | (cp & 0x3f)));
+    }
+}
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Base64 digit of c in either alphabet (RFC 4648 tables 1 and 2), or -1. */
+static int b64val(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+/* Base32 digit of c (RFC 4648 table 3, either case), or -1. */
+static int b32val(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a';
+    if (c >= '2' && c <= '7')
+        return c - '2' + 26;
+    return -1;
+}
+
+static bool is_b64_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* ---- base64 ------------------------------------------------------------- */
+
+void lw_b64_init(lw_b64 *d)
+{
+    d->acc = 0;
+    d->nbits = 0;
+    d->ended = false;
+    d->invalid = 0;
+}
+
+void lw_b64_feed(lw_b64 *d, const uint8_t *in, size_t len, lw_codec_out_fn out, void *ctx)
+{
+    if (d->ended || len == 0)
+        return;
+    obuf o;
+    ob_init(&o, out, ctx);
+    lw_cursor c = lw_cur_make(in, len);
+    while (lw_cur_left(&c) > 0) {
+        uint8_t ch = lw_cur_u8(&c);
+        int v = b64val(ch);
+        if (v < 0) {
+            if (ch == '=') {
+                d->ended = true;
+                break;
+            }
+            if (!is_b64_space(ch))
+                d->invalid++;
+            continue;
+        }
+        /* nbits stays below 8 between digits, so acc never holds more
+         * than 13 bits. */
+        d->acc = (d->acc << 6 | (uint32_t)v) & 0x3fff;
+        d->nbits = (uint8_t)(d->nbits + 6);
+        if (d->nbits >= 8) {
+            d->nbits = (uint8_t)(d->nbits - 8);
+            ob_put(&o, (uint8_t)(d->acc >> d->nbits));
+        }
+    }
+    ob_flush(&o);
+}
+
+void lw_b64_finish(lw_b64 *d, lw_codec_out_fn out, void *ctx)
+{
+    /* Every complete byte was written by feed; fewer than 8 bits remain
+     * and they do not make one. */
+    (void)out;
+    (void)ctx;
+    d->acc = 0;
+    d->nbits = 0;
+}
+
+/* ---- quoted-printable --------------------------------------------------- */
+
+enum { QP_TEXT, QP_EQ, QP_EQ_HEX, QP_EQ_CR };
+
+void lw_qp_init(lw_qp *d)
+{
+    d->state = QP_TEXT;
+    d->hi = 0;
+    d->invalid = 0;
+}
+
+/* The bytes of a broken escape go out as they came; `ch` is then read
+ * again as text, since it may start the next escape. */
+static void qp_step(lw_qp *d, obuf *o, uint8_t ch)
+{
+    for (;;) {
+        switch (d->state) {
+        case QP_TEXT:
+            if (ch == '=')
+                d->state = QP_EQ;
+            else
+                ob_put(o, ch);
+            return;
+        case QP_EQ:
+            if (hexval(ch) >= 0) {
+                d->hi = ch;
+                d->state = QP_EQ_HEX;
+                return;
+            }
+            if (ch == '\r') {
+                d->state = QP_EQ_CR;
+                return;
+            }
+            if (ch == '\n') {
+                d->state = QP_TEXT; /* soft line break, bare LF */
+                return;
+            }
+            d->invalid++;
+            ob_put(o, '=');
+            break;
+        case QP_EQ_HEX:
+            if (hexval(ch) >= 0) {
+                ob_put(o, (uint8_t)(hexval(d->hi) << 4 | hexval(ch)));
+                d->state = QP_TEXT;
+                return;
+            }
+            d->invalid++;
+            ob_put(o, '=');
+            ob_put(o, d->hi);
+            break;
+        default: /* QP_EQ_CR */
+            if (ch == '\n') {
+                d->state = QP_TEXT; /* soft line break */
+                return;
+            }
+            d->invalid++;
+            ob_put(o, '=');
+            ob_put(o, '\r');
+            break;
+        }
+        d->state = QP_TEXT;
+    }
+}
+
+void lw_qp_feed(lw_qp *d, const uint8_t *in, size_t len, lw_codec_out_fn out, void *ctx)
+{
+    if (len == 0)
+        return;
+    obuf o;
+    ob_init(&o, out, ctx);
+    lw_cursor c = lw_cur_make(in, len);
+    while (lw_cur_left(&c) > 0)
+        qp_step(d, &o, lw_cur_u8(&c));
+    ob_flush(&o);
+}
+
+void lw_qp_finish(lw_qp *d, lw_codec_out_fn out, void *ctx)
+{
+    obuf o;
+    ob_init(&o, out, ctx);
+    switch (d->state) {
+    case QP_EQ: /* a final soft line break: nothing to write */
+        break;
+    case QP_EQ_HEX:
+        d->invalid++;
+        ob_put(&o, '=');
+        ob_put(&o, d->hi);
+        break;
+    case QP_EQ_CR:
+        d->invalid++;
+        ob_put(&o, '=');
+        ob_put(&o, '\r');
+        break;
+    default:
+        break;
+    }
+    d->state = QP_TEXT;
+    ob_flush(&o);
+}
+
+/* ---- percent-encoding --------------------------------------------------- */
+
+enum { PCT_TEXT, PCT_PCT, PCT_PCT_HEX };
+
+void lw_pct_init(lw_pct *d, bool plus_is_space)
+{
+    d->state = PCT_TEXT;
+    d->hi = 0;
+    d->plus_is_space = plus_is_space;
+    d->invalid = 0;
+}
+
+static void pct_step(lw_pct *d, obuf *o, uint8_t ch)
+{
+    for (;;) {
+        switch (d->state) {
+        case PCT_TEXT:
+            if (ch == '%')
+                d->state = PCT_PCT;
+            else if (ch == '+' && d->plus_is_space)
+                ob_put(o, ' ');
+            else
+                ob_put(o, ch);
+            return;
+        case PCT_PCT:
+            if (hexval(ch) >= 0) {
+                d->hi = ch;
+                d->state = PCT_PCT_HEX;
+                return;
+            }
+            d->invalid++;
+            ob_put(o, '%');
+            break;
+        default: /* PCT_PCT_HEX */
+            if (hexval(ch) >= 0) {
+                ob_put(o, (uint8_t)(hexval(d->hi) << 4 | hexval(ch)));
+                d->state = PCT_TEXT;
+                return;
+            }
+            d->invalid++;
+            ob_put(o, '%');
+            ob_put(o, d->hi);
+            break;
+        }
+        d->state = PCT_TEXT; /* and read ch again as text */
+    }
+}
+
+void lw_pct_feed(lw_pct *d, const uint8_t *in, size_t len, lw_codec_out_fn out, void *ctx)
+{
+    if (len == 0)
+        return;
+    obuf o;
+    ob_init(&o, out, ctx);
+    lw_cursor c = lw_cur_make(in, len);
+    while (lw_cur_left(&c) > 0)
+        pct_step(d, &o, lw_cur_u8(&c));
+    ob_flush(&o);
+}
+
+void lw_pct_finish(lw_pct *d, lw_codec_out_fn out, void *ctx)
+{
+    obuf o;
+    ob_init(&o, out, ctx);
+    if (d->state != PCT_TEXT) {
+        d->invalid++;
+        ob_put(&o, '%');
+        if (d->state == PCT_PCT_HEX)
+            ob_put(&o, d->hi);
+    }
+    d->state = PCT_TEXT;
+    ob_flush(&o);
+}
+
+/* ---- JSON string escapes ------------------------------------------------ */
+
+enum { JS_OUT, JS_STR, JS_ESC, JS_HEX };
+
+#define REPLACEMENT 0xfffd
+
+void lw_jsonesc_init(lw_jsonesc *d)
+{
+    d->state = JS_OUT;
+    d->nhex = 0;
+    d->cp = 0;
+    d->high = 0;
+    d->invalid = 0;
+}
+
+/* A high surrogate not followed by a low one stands alone: U+FFFD. */
+static void js_drop_high(lw_jsonesc *d, obuf *o)
+{
+    if (d->high) {
+        d->invalid++;
+        ob_put_utf8(o, REPLACEMENT);
+        d->high = 0;
+    }
+}
+
+/* A complete \uXXXX escape with value cp. */
+static void js_codepoint(lw_jsonesc *d, obuf *o, uint32_t cp)
+{
+    if (cp >= 0xdc00 && cp <= 0xdfff) {
+        if (d->high) {
+            ob_put_utf8(o, 0x10000 + ((d->high - 0xd800) << 10) + (cp - 0xdc00));
+            d->high = 0;
+        } else {
+            d->invalid++;
+            ob_put_utf8(o, REPLACEMENT);
+        }
+        return;
+    }
+    js_drop_high(d, o);
+    if (cp >= 0xd800 && cp <= 0xdbff)
+        d->high = cp; /* wait for its low half */
+    else
+        ob_put_utf8(o, cp);
+}
+
+static uint8_t js_short_escape(uint8_t ch)
+{
+    switch (ch) {
+    case '"':
+    case '\\':
+    case '/':
+        return ch;
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    default:
+        return 0;
+    }
+}
+
+static void js_step(lw_jsonesc *d, obuf *o, uint8_t ch)
+{
+    for (;;) {
+        switch (d->state) {
+        case JS_OUT:
+            ob_put(o, ch);
+            if (ch == '"')
+                d->state = JS_STR;
+            return;
+        case JS_STR:
+            if (ch == '\\') {
+                d->state = JS_ESC; /* a pending high surrogate waits */
+                return;
+            }
+            js_drop_high(d, o);
+            ob_put(o, ch);
+            if (ch == '"')
+                d->state = JS_OUT;
+            return;
+        case JS_ESC: {
+            if (ch == 'u') {
+                d->state = JS_HEX;
+                d->nhex = 0;
+                d->cp = 0;
+                return;
+            }
+            js_drop_high(d, o);
+            uint8_t e = js_short_escape(ch);
+            if (e) {
+                ob_put(o, e);
+            } else {
+                d->invalid++;
+                ob_put(o, '\\');
+                ob_put(o, ch);
+            }
+            d->state = JS_STR;
+            return;
+        }
+        default: { /* JS_HEX */
+            int v = hexval(ch);
+            if (v >= 0) {
+                d->cp = d->cp << 4 | (uint32_t)v;
+                if (++d->nhex == 4) {
+                    d->state = JS_STR;
+                    js_codepoint(d, o, d->cp);
+                }
+                return;
+            }
+            /* A malformed \u escape; ch may be the closing quote, so it is
+             * read again as string text. */
+            js_drop_high(d, o);
+            d->invalid++;
+            ob_put_utf8(o, REPLACEMENT);
+            d->state = JS_STR;
+            break;
+        }
+        }
+    }
+}
+
+void lw_jsonesc_feed(lw_jsonesc *d, const uint8_t *in, size_t len, lw_codec_out_fn out, void *ctx)
+{
+    if (len == 0)
+        return;
+    obuf o;
+    ob_init(&o, out, ctx);
+    lw_cursor c = lw_cur_make(in, len);
+    while (lw_cur_left(&c) > 0)
+        js_step(d, &o, lw_cur_u8(&c));
+    ob_flush(&o);
+}
+
+void lw_jsonesc_finish(lw_jsonesc *d, lw_codec_out_fn out, void *ctx)
+{
+    obuf o;
+    ob_init(&o, out, ctx);
+    js_drop_high(d, &o);
+    if (d->state == JS_ESC) {
+        d->invalid++;
+        ob_put(&o, '\\');
+    } else if (d->state == JS_HEX) {
+        d->invalid++;
+        ob_put_utf8(&o, REPLACEMENT);
+    }
+    d->state = JS_OUT;
+    d->nhex = 0;
+    d->cp = 0;
+    ob_flush(&o);
+}
+
+/* ---- one-shot decoders -------------------------------------------------- */
+
+size_t lw_hex_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+    if (len == 0 || len % 2 != 0 || len / 2 > cap)
+        return 0;
+    lw_cursor c = lw_cur_make(in, len);
+    size_t n = 0;
+    while (lw_cur_left(&c) >= 2) {
+        int hi = hexval(lw_cur_u8(&c));
+        int lo = hexval(lw_cur_u8(&c));
+        if (hi < 0 || lo < 0)
+            return 0;
+        out[n++] = (uint8_t)(hi << 4 | lo);
+    }
+    return n;
+}
+
+/* Shared by base32 and base64: returns the length without the trailing
+ * run of '=' and stores the run's length in *pad. A '=' elsewhere is left
+ * in the data, where the alphabet check refuses it. */
+static size_t strip_padding(const uint8_t *in, size_t len, size_t *pad)
+{
+    size_t n = len;
+    while (n > 0 && in[n - 1] == '=')
+        n--;
+    *pad = len - n;
+    return n;
+}
+
+size_t lw_base32_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+    size_t pad;
+    size_t n = strip_padding(in, len, &pad);
+    size_t rem = n % 8;
+    if (n == 0 || rem == 1 || rem == 3 || rem == 6)
+        return 0;
+    /* Padding, when present, fills the last group of 8 exactly. */
+    if (pad > 0 && (rem == 0 || pad != 8 - rem))
+        return 0;
+    size_t outlen = n / 8 * 5 + rem * 5 / 8;
+    if (outlen > cap)
+        return 0;
+    lw_cursor c = lw_cur_make(in, n);
+    uint32_t acc = 0;
+    unsigned nbits = 0;
+    size_t k = 0;
+    while (lw_cur_left(&c) > 0) {
+        int v = b32val(lw_cur_u8(&c));
+        if (v < 0)
+            return 0;
+        acc = (acc << 5 | (uint32_t)v) & 0x1fff;
+        nbits += 5;
+        if (nbits >= 8) {
+            nbits -= 8;
+            out[k++] = (uint8_t)(acc >> nbits);
+        }
+    }
+    /* Encoders leave the unused low bits zero; anything else is not an
+     * encoding (RFC 4648 section 3.5). */
+    if (acc & ((1u << nbits) - 1))
+        return 0;
+    return k;
+}
+
+size_t lw_base64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+    size_t pad;
+    size_t n = strip_padding(in, len, &pad);
+    size_t rem = n % 4;
+    if (n == 0 || rem == 1)
+        return 0;
+    if (pad > 0 && (rem == 0 || pad != 4 - rem))
+        return 0;
+    size_t outlen = n / 4 * 3 + rem * 3 / 4;
+    if (outlen > cap)
+        return 0;
+    lw_cursor c = lw_cur_make(in, n);
+    uint32_t acc = 0;
+    unsigned nbits = 0;
+    size_t k = 0;
+    while (lw_cur_left(&c) > 0) {
+        int v = b64val(lw_cur_u8(&c));
+        if (v < 0)
+            return 0;
+        acc = (acc << 6 | (uint32_t)v) & 0x3fff;
+        nbits += 6;
+        if (nbits >= 8) {
+            nbits -= 8;
+            out[k++] = (uint8_t)(acc >> nbits);
+        }
+    }
+    if (acc & ((1u << nbits) - 1))
+        return 0;
+    return k;
+}

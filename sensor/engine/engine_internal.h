@@ -1,0 +1,183 @@
+/*
+ * engine_internal.h - the worker engine's state, shared by its three files:
+ *   engine.c        the packet path: decode, defrag, flow, stream; stats;
+ *   engine_app.c    application decoders and what reaches the matcher;
+ *   engine_alert.c  values to bursts, held alerts, alert and anomaly lines.
+ * Nothing outside sensor/engine/ includes this.
+ */
+#ifndef LEAKWATCH_ENGINE_INTERNAL_H
+#define LEAKWATCH_ENGINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leakwatch/alert.h"
+#include "leakwatch/app.h"
+#include "leakwatch/burst.h"
+#include "leakwatch/config.h"
+#include "leakwatch/decode.h"
+#include "leakwatch/defrag.h"
+#include "leakwatch/dns.h"
+#include "leakwatch/engine.h"
+#include "leakwatch/flow.h"
+#include "leakwatch/ftp.h"
+#include "leakwatch/http.h"
+#include "leakwatch/match.h"
+#include "leakwatch/output.h"
+#include "leakwatch/signatures.h"
+#include "leakwatch/smtp.h"
+#include "leakwatch/stream.h"
+
+#define LW_ENGINE_COUNTERS(X)                                                                      \
+    X(FILES, "capture.files")                                                                      \
+    X(FILES_TRUNCATED, "capture.truncated")                                                        \
+    X(FILES_ERROR, "capture.read_errors")                                                          \
+    X(NOT_TRANSPORT, "engine.not_tcp_udp")                                                         \
+    X(REASSEMBLED_DROPPED, "engine.reassembled_not_decoded")                                       \
+    X(EGRESS_BYTES, "engine.egress_bytes_inspected")                                               \
+    X(UNINSPECTED_BYTES, "engine.bytes_not_egress")                                                \
+    X(ENCRYPTED_BYTES, "engine.bytes_encrypted_not_inspected")                                     \
+    X(STATE_ALLOC_FAILED, "engine.state_alloc_failed")                                             \
+    X(ANOMALIES, "engine.anomaly_events")                                                          \
+    X(FTP_EXPECTED, "engine.ftp_data_expected")                                                    \
+    X(FTP_DATA_FLOWS, "engine.ftp_data_flows")                                                     \
+    X(FTP_EXPECT_FULL, "engine.ftp_expectations_full")                                             \
+    X(ALERTS, "alert.alerts")                                                                      \
+    X(ALERT_TOO_LONG, "alert.too_long")                                                            \
+    X(OUTPUT_ERRORS, "output.write_errors")
+
+#define ENGINE_ENUM_(name, str) CTR_##name,
+enum engine_counter { LW_ENGINE_COUNTERS(ENGINE_ENUM_) CTR_MAX };
+#undef ENGINE_ENUM_
+
+/* Per-flow match state: one Hyperscan stream per egress direction. */
+typedef struct flow_match {
+    lw_match_stream *dir[2];
+    bool gap[2];      /* a hole is pending before the next scan */
+    uint16_t pending; /* alerts of this flow waiting in the pending ring */
+} flow_match;
+
+/* Per-flow TCP state: the reassembler and which directions have had their
+ * anomaly reported (one event per direction is enough for a SOC). */
+typedef struct flow_stream {
+    lw_stream s;
+    uint8_t anomaly_reported; /* bit d */
+} flow_stream;
+
+#define APP_RCPT_MAX 8
+#define APP_TEXT_MAX 128
+
+/* Per-flow application state: the decoder and what it said, masked. */
+typedef struct flow_app {
+    lw_app_proto decoder; /* which member of `d` is live; LW_APP_UNKNOWN = none */
+    union {
+        lw_http *http;
+        lw_smtp *smtp;
+        lw_ftp *ftp;
+        lw_dns_tcp *dns_tcp;
+    } d;
+    bool raw[2]; /* the decoder gave up on this direction: scan the rest raw */
+    char http_host[APP_TEXT_MAX];
+    char http_url[APP_TEXT_MAX * 2]; /* masked */
+    char http_method[16];
+    char http_content_type[APP_TEXT_MAX];
+    uint16_t http_status;
+    char smtp_helo[APP_TEXT_MAX];
+    char smtp_mail_from[LW_PII_MASK_MAX];             /* masked */
+    char smtp_rcpt_to[APP_RCPT_MAX][LW_PII_MASK_MAX]; /* masked */
+    uint8_t smtp_rcpt_count;
+    char dns_domain[APP_TEXT_MAX]; /* registered domain of the question being decoded */
+} flow_app;
+
+/*
+ * An alert whose burst crossed the threshold but is still going on. It is
+ * written when the flow that crossed it ends or one window after the
+ * crossing, whichever comes first, so that it reports how big the leak was
+ * rather than just the threshold; the delay is bounded by burst.window.
+ */
+#define MAX_PENDING 256
+typedef struct pending_alert {
+    lw_flow *flow; /* NULL once written */
+    int dir;
+    uint64_t crossed_us;
+    uint8_t key[LW_BURST_KEY_MAX];
+    uint8_t key_len;
+    char dns_domain[APP_TEXT_MAX]; /* set when the burst is counted per DNS domain */
+    lw_burst_report report;        /* as at the crossing */
+} pending_alert;
+
+/* A data connection an FTP control session announced. */
+#define MAX_FTP_EXPECT 64
+typedef struct ftp_expect {
+    lw_addr addr; /* the listening side */
+    uint16_t port;
+    uint64_t expires_us; /* 0 = free */
+} ftp_expect;
+
+struct lw_engine {
+    const lw_config *cfg;
+    const lw_signature_set *sigs;
+    lw_output *out;
+    lw_flow_table *flows;
+    lw_burst *burst;
+    lw_burst *dns_names; /* distinct query names per (inside host, domain) */
+    lw_match_worker *match;
+    lw_defrag *defrag;
+    lw_stream_pool stream_pool;
+    lw_app_limits app_limits;
+    uint64_t now_us;        /* largest packet time seen */
+    uint64_t next_stats_us; /* packet time of the next periodic stats line */
+    uint8_t kind_severity[LW_SIG_MAX_KINDS];
+
+    uint64_t decode_ctr[LW_DECODE_CTR_MAX];
+    uint64_t flow_ctr[LW_FLOW_CTR_MAX];
+    uint64_t defrag_ctr[LW_DEFRAG_CTR_MAX];
+    uint64_t burst_ctr[LW_BURST_CTR_MAX];
+    uint64_t dns_names_ctr[LW_BURST_CTR_MAX];
+    uint64_t http_ctr[LW_HTTP_CTR_MAX];
+    uint64_t smtp_ctr[LW_SMTP_CTR_MAX];
+    uint64_t dns_ctr[LW_DNS_CTR_MAX];
+    uint64_t ftp_ctr[LW_FTP_CTR_MAX];
+    uint64_t ctr[CTR_MAX];
+
+    pending_alert pending[MAX_PENDING]; /* ring, oldest at pending_head */
+    size_t pending_head, pending_count;
+
+    ftp_expect ftp_expect[MAX_FTP_EXPECT];
+
+    /* stats names for per-kind match counters, built once */
+    char (*kind_stat_names)[2][80];
+
+    char line[16384];
+};
+
+/* Where a value was found: what the burst key and the alert need. */
+typedef struct found_ctx {
+    lw_engine *e;
+    lw_flow *flow;
+    int dir;
+} found_ctx;
+
+/* engine_alert.c */
+void eng_on_value(void *arg, const lw_pii_value *v);
+void eng_advance_pending(lw_engine *e, bool check_age);
+void eng_finish_flow_pending(lw_engine *e, lw_flow *f);
+void eng_report_anomaly(lw_engine *e, lw_flow *f, int dir, const char *type, const char *event);
+flow_match *eng_flow_match(lw_engine *e, lw_flow *f);
+void eng_count_dns_name(lw_engine *e, lw_flow *f, int dir, const char *name, const char *domain);
+
+/* engine_app.c */
+void eng_on_stream_bytes(void *arg, int dir, const uint8_t *data, size_t len, bool gap_before);
+void eng_udp_payload(lw_engine *e, lw_flow *f, int dir, const uint8_t *data, size_t len);
+void eng_flow_created(lw_engine *e, lw_flow *f);
+void eng_end_app(lw_engine *e, lw_flow *f);   /* flushes and frees the decoder */
+void eng_end_match(lw_engine *e, lw_flow *f); /* closes the Hyperscan streams */
+
+/* The context the stream stage hands back to eng_on_stream_bytes. */
+typedef struct deliver_ctx {
+    lw_engine *e;
+    lw_flow *f;
+} deliver_ctx;
+
+#endif
