@@ -74,28 +74,48 @@ static void write_app(lw_json *j, const lw_alert_app *app)
     }
 }
 
+/* The fields every flow event starts with, in EVE order. */
+typedef struct flow_fields {
+    uint64_t ts_us;
+    uint64_t flow_id;
+    const char *event_type;
+    const lw_addr *src_ip;
+    uint16_t src_port;
+    const lw_addr *dest_ip;
+    uint16_t dest_port;
+    uint8_t proto;
+} flow_fields;
+
+static void write_flow_fields(lw_json *j, const flow_fields *f)
+{
+    char ts[40], src[46], dst[46], proto_tmp[8];
+    lw_json_format_ts(f->ts_us, ts);
+    lw_json_format_addr(f->src_ip, src);
+    lw_json_format_addr(f->dest_ip, dst);
+    lw_json_kv_string(j, "timestamp", ts);
+    lw_json_kv_uint(j, "flow_id", f->flow_id);
+    lw_json_kv_string(j, "event_type", f->event_type);
+    lw_json_kv_string(j, "src_ip", src);
+    lw_json_kv_uint(j, "src_port", f->src_port);
+    lw_json_kv_string(j, "dest_ip", dst);
+    lw_json_kv_uint(j, "dest_port", f->dest_port);
+    lw_json_kv_string(j, "proto", lw_alert_proto_name(f->proto, proto_tmp));
+}
+
 size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap)
 {
     lw_json j;
-    char ts[40], first[40], crossed[40], start[40], src[46], dst[46], proto_tmp[8];
+    char first[40], crossed[40], start[40];
 
-    lw_json_format_ts(a->ts_us, ts);
     lw_json_format_ts(a->first_ts_us, first);
     lw_json_format_ts(a->crossed_ts_us, crossed);
     lw_json_format_ts(a->flow_start_us, start);
-    lw_json_format_addr(a->src_ip, src);
-    lw_json_format_addr(a->dest_ip, dst);
 
     lw_json_init(&j, buf, cap);
     lw_json_object_begin(&j);
-    lw_json_kv_string(&j, "timestamp", ts);
-    lw_json_kv_uint(&j, "flow_id", a->flow_id);
-    lw_json_kv_string(&j, "event_type", "alert");
-    lw_json_kv_string(&j, "src_ip", src);
-    lw_json_kv_uint(&j, "src_port", a->src_port);
-    lw_json_kv_string(&j, "dest_ip", dst);
-    lw_json_kv_uint(&j, "dest_port", a->dest_port);
-    lw_json_kv_string(&j, "proto", lw_alert_proto_name(a->proto, proto_tmp));
+    flow_fields ff = {a->ts_us,    a->flow_id, "alert",      a->src_ip,
+                      a->src_port, a->dest_ip, a->dest_port, a->proto};
+    write_flow_fields(&j, &ff);
     lw_json_kv_string(&j, "app_proto", lw_app_proto_name(a->app_proto));
     if (a->community_id)
         lw_json_kv_string(&j, "community_id", a->community_id);
@@ -150,21 +170,11 @@ size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap)
 size_t lw_anomaly_format(const lw_anomaly *a, char *buf, size_t cap)
 {
     lw_json j;
-    char ts[40], src[46], dst[46], proto_tmp[8];
-
-    lw_json_format_ts(a->ts_us, ts);
-    lw_json_format_addr(a->src_ip, src);
-    lw_json_format_addr(a->dest_ip, dst);
     lw_json_init(&j, buf, cap);
     lw_json_object_begin(&j);
-    lw_json_kv_string(&j, "timestamp", ts);
-    lw_json_kv_uint(&j, "flow_id", a->flow_id);
-    lw_json_kv_string(&j, "event_type", "anomaly");
-    lw_json_kv_string(&j, "src_ip", src);
-    lw_json_kv_uint(&j, "src_port", a->src_port);
-    lw_json_kv_string(&j, "dest_ip", dst);
-    lw_json_kv_uint(&j, "dest_port", a->dest_port);
-    lw_json_kv_string(&j, "proto", lw_alert_proto_name(a->proto, proto_tmp));
+    flow_fields ff = {a->ts_us,    a->flow_id, "anomaly",    a->src_ip,
+                      a->src_port, a->dest_ip, a->dest_port, a->proto};
+    write_flow_fields(&j, &ff);
     if (a->community_id)
         lw_json_kv_string(&j, "community_id", a->community_id);
     lw_json_key(&j, "anomaly");

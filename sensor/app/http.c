@@ -91,6 +91,21 @@ void lw_http_trim(const uint8_t **p, size_t *n)
         (*n)--;
 }
 
+bool lw_http_split_field(const uint8_t *l, size_t n, const uint8_t **name, size_t *nl,
+                         const uint8_t **v, size_t *vl)
+{
+    const uint8_t *colon = memchr(l, ':', n);
+    if (!colon)
+        return false;
+    *name = l;
+    *nl = (size_t)(colon - l);
+    *v = colon + 1;
+    *vl = n - *nl - 1;
+    lw_http_trim(name, nl);
+    lw_http_trim(v, vl);
+    return true;
+}
+
 void lw_http_emit(http_dir *d, const uint8_t *data, size_t len)
 {
     lw_http *h = d->h;
@@ -397,18 +412,13 @@ static void dispatch_header(http_dir *d)
         d->hdr_capped = true;
         return;
     }
-    const uint8_t *colon = memchr(l, ':', n);
-    if (!colon) {
+    const uint8_t *name, *v;
+    size_t nl, vl;
+    if (!lw_http_split_field(l, n, &name, &nl, &v, &vl)) {
         lw_http_emit(d, l, n); /* not a field; its bytes are still content */
         lw_http_item_end(d);
         return;
     }
-    const uint8_t *name = l;
-    size_t nl = (size_t)(colon - l);
-    const uint8_t *v = colon + 1;
-    size_t vl = n - nl - 1;
-    lw_http_trim(&name, &nl);
-    lw_http_trim(&v, &vl);
     lw_http_emit(d, v, vl);
     lw_http_item_end(d);
     if (d->trailers)

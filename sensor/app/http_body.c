@@ -317,18 +317,13 @@ static void mp_part_header(http_mp *mp)
             lw_http_count(d, LW_HTTP_CTR_TOO_MANY_HEADERS);
         return;
     }
-    const uint8_t *colon = memchr(l, ':', n);
-    if (!colon) {
+    const uint8_t *name, *v;
+    size_t nl, vl;
+    if (!lw_http_split_field(l, n, &name, &nl, &v, &vl)) {
         body_out(d, l, n);
         lw_http_item_end(d);
         return;
     }
-    const uint8_t *name = l;
-    size_t nl = (size_t)(colon - l);
-    const uint8_t *v = colon + 1;
-    size_t vl = n - nl - 1;
-    lw_http_trim(&name, &nl);
-    lw_http_trim(&v, &vl);
     body_out(d, v, vl);
     lw_http_item_end(d);
     if (lw_http_ieq(name, nl, "content-disposition")) {

@@ -163,6 +163,10 @@ void lw_http_item_end(http_dir *d);
 void lw_http_count(http_dir *d, int ctr);
 bool lw_http_ieq(const uint8_t *a, size_t alen, const char *b);
 void lw_http_trim(const uint8_t **p, size_t *n);
+/* Splits a header line at its first ':' into a trimmed name and value;
+ * false when the line has no ':' (it is not a field). */
+bool lw_http_split_field(const uint8_t *l, size_t n, const uint8_t **name, size_t *nl,
+                         const uint8_t **v, size_t *vl);
 
 /* http_body.c */
 /* Parses a Content-Type value into ctype and boundary (blen 0 and bad set

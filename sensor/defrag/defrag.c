@@ -6,7 +6,7 @@
  * destination, identification, protocol) - the tuple both RFCs use to say
  * which fragments belong together. Trains are found through a hash table
  * whose bucket hash is SipHash-2-4 (libsodium's crypto_shorthash) under a
- * key drawn from getrandom() per table: a sender choosing ids and addresses
+ * key drawn from the system CSPRNG per table: a sender choosing ids and addresses
  * cannot aim every train at one bucket. Every train is also on one list in
  * the order it was created (its first fragment's time), so the oldest is at
  * the head: expiry and eviction at max_trains are O(1) per train.
@@ -76,11 +76,8 @@
  */
 #include "leakwatch/defrag.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -140,10 +137,6 @@ struct lw_defrag {
     unsigned char seed[crypto_shorthash_KEYBYTES];
 };
 
-/* Fixed key used only when the kernel gives no randomness. */
-static const unsigned char fallback_key[crypto_shorthash_KEYBYTES] = {
-    'l', 'e', 'a', 'k', 'w', 'a', 't', 'c', 'h', '-', 'd', 'e', 'f', 'r', 'a', 'g'};
-
 /* ---- table -------------------------------------------------------------- */
 
 static bool expired(const lw_defrag *d, const train *t, uint64_t now_us)
@@ -172,33 +165,11 @@ static uint32_t key_hash(const lw_defrag *d, uint8_t family, uint8_t proto, cons
            (uint32_t)out[3] << 24;
 }
 
-/* Seeds the bucket hash from the kernel; see flow.c for why the fallback
- * (clock and address, hashed) is still good enough when getrandom fails. */
+/* Seeds the bucket hash with libsodium's CSPRNG (getrandom underneath),
+ * so an attacker cannot aim many keys at one chain. */
 static void fill_seed(lw_defrag *d)
 {
-    size_t got = 0;
-    while (got < sizeof(d->seed)) {
-        ssize_t n = getrandom(d->seed + got, sizeof(d->seed) - got, 0);
-        if (n > 0) {
-            got += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        break;
-    }
-    if (got == sizeof(d->seed))
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned char mix[sizeof(ts) + sizeof(d)];
-    memcpy(mix, &ts, sizeof(ts));
-    memcpy(mix + sizeof(ts), &d, sizeof(d));
-    unsigned char out[crypto_shorthash_BYTES];
-    crypto_shorthash(out, mix, sizeof(mix), fallback_key);
-    memcpy(d->seed, out, sizeof(out));
-    crypto_shorthash(out, out, sizeof(out), fallback_key);
-    memcpy(d->seed + sizeof(out), out, sizeof(out));
+    randombytes_buf(d->seed, sizeof(d->seed));
 }
 
 lw_defrag *lw_defrag_new(const lw_defrag_config *cfg, uint64_t *counters)

@@ -4,7 +4,7 @@
  * A flow is found from either direction of its 5-tuple. The bucket is chosen
  * by a keyed hash (SipHash-2-4, libsodium's crypto_shorthash) over the
  * *canonical* tuple - the smaller (address, port) endpoint first - so both
- * directions land in the same chain. The hash key is drawn from getrandom()
+ * directions land in the same chain. The hash key is drawn from the system CSPRNG
  * when the table is made: an attacker who can choose ports and addresses
  * cannot predict which bucket a tuple falls in, so cannot build one long
  * chain (the hash-flooding attack on tables with a public hash function).
@@ -50,11 +50,8 @@
  */
 #include "leakwatch/flow.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -197,37 +194,11 @@ static bool flow_matches(const lw_flow *f, const lw_packet *p)
            addr_eq(&f->dst, &p->src);
 }
 
-/*
- * Fills the seed from the kernel. getrandom() only fails on a kernel without
- * it (ENOSYS) or a seccomp filter; then a seed from the clock and the table
- * address still differs between runs, which is all flooding resistance
- * needs from it when nothing better exists.
- */
+/* Seeds the bucket hash with libsodium's CSPRNG (getrandom underneath),
+ * so an attacker cannot aim many keys at one chain. */
 static void fill_seed(lw_flow_table *t)
 {
-    size_t got = 0;
-    while (got < sizeof(t->seed)) {
-        ssize_t n = getrandom(t->seed + got, sizeof(t->seed) - got, 0);
-        if (n > 0) {
-            got += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        break;
-    }
-    if (got == sizeof(t->seed))
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned char mix[sizeof(ts) + sizeof(t)];
-    memcpy(mix, &ts, sizeof(ts));
-    memcpy(mix + sizeof(ts), &t, sizeof(t));
-    unsigned char out[crypto_shorthash_BYTES];
-    crypto_shorthash(out, mix, sizeof(mix), flow_id_key);
-    memcpy(t->seed, out, sizeof(out));
-    crypto_shorthash(out, out, sizeof(out), flow_id_key);
-    memcpy(t->seed + sizeof(out), out, sizeof(out));
+    randombytes_buf(t->seed, sizeof(t->seed));
 }
 
 /* ---- table -------------------------------------------------------------- */
