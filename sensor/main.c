@@ -21,6 +21,7 @@
 
 #include "leakwatch/capture.h"
 #include "leakwatch/config.h"
+#include "leakwatch/edm.h"
 #include "leakwatch/engine.h"
 #include "leakwatch/match.h"
 #include "leakwatch/output.h"
@@ -162,6 +163,7 @@ int main(int argc, char **argv)
     lw_matcher *matcher = NULL;
     lw_output *out = NULL;
     lw_engine *engine = NULL;
+    lw_edm *edm = NULL;
     lw_capture *caps[MAX_INPUTS] = {0};
     if (!cfg) {
         fprintf(stderr, "leakwatch: out of memory\n");
@@ -191,6 +193,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "leakwatch: %s: %s\n", cfg->signatures, err);
         goto done;
     }
+    if (cfg->edm.index[0]) {
+        uint8_t key[LW_EDM_KEY_BYTES];
+        if (!cfg->edm.key[0]) {
+            fprintf(stderr, "leakwatch: edm.index is set but edm.key is not\n");
+            goto done;
+        }
+        int krc = lw_edm_key_load(cfg->edm.key, key, err, sizeof(err));
+        if (krc == LW_OK)
+            krc = lw_edm_open(cfg->edm.index, key, &edm, err, sizeof(err));
+        sodium_memzero(key, sizeof(key));
+        if (krc != LW_OK) {
+            fprintf(stderr, "leakwatch: %s\n", err);
+            goto done;
+        }
+    }
     /* Open every input before writing anything, so a typo in the last -r
      * fails at once instead of after hours of replay. */
     for (size_t i = 0; i < n_inputs; i++) {
@@ -203,7 +220,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "leakwatch: %s\n", err);
         goto done;
     }
-    engine = lw_engine_new(cfg, sigs, matcher, out, err, sizeof(err));
+    engine = lw_engine_new(cfg, sigs, matcher, edm, out, err, sizeof(err));
     if (!engine) {
         fprintf(stderr, "leakwatch: %s\n", err);
         status = 1;
@@ -256,6 +273,7 @@ done:
         fprintf(stderr, "leakwatch: %s: closing failed\n", output_path);
         status = 1;
     }
+    lw_edm_close(edm);
     lw_matcher_free(matcher);
     lw_signatures_free(sigs);
     free(cfg);

@@ -65,7 +65,10 @@ typedef struct lw_alert {
     uint64_t first_ts_us;   /* oldest value in the window at the crossing */
     uint64_t crossed_ts_us; /* when the distinct count reached the threshold */
 
-    const lw_alert_app *app; /* may be NULL */
+    const lw_alert_app *app;   /* may be NULL */
+    bool has_customer_records; /* exact data matching is on */
+    uint32_t customer_records; /* distinct customer rows in the window */
+    const char *canary_label;  /* a honeytoken alert: which canary (never its value) */
 
     uint64_t pkts_toserver, pkts_toclient;
     uint64_t bytes_toserver, bytes_toclient;

@@ -74,6 +74,12 @@ typedef struct lw_config {
     } app;
 
     struct {
+        char index[4096];   /* edm.index: "" = exact data matching off */
+        char key[4096];     /* edm.key */
+        uint32_t threshold; /* edm.threshold: customer records per pair per window */
+    } edm;
+
+    struct {
         uint32_t interval_s; /* stats.interval: seconds of packet time; 0 = only at exit */
     } stats;
 } lw_config;

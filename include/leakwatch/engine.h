@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "leakwatch/config.h"
+#include "leakwatch/edm.h"
 #include "leakwatch/err.h"
 #include "leakwatch/match.h"
 #include "leakwatch/output.h"
@@ -35,11 +36,13 @@ typedef enum lw_engine_event_kind {
 } lw_engine_event_kind;
 
 /*
- * Creates a worker engine. cfg, sigs, matcher and out must outlive it.
- * Returns NULL on allocation failure with a message in err.
+ * Creates a worker engine. cfg, sigs, matcher, edm (NULL = exact data
+ * matching off) and out must outlive it. Returns NULL on allocation failure
+ * with a message in err.
  */
 lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
-                         const lw_matcher *matcher, lw_output *out, char *err, size_t errlen);
+                         const lw_matcher *matcher, const lw_edm *edm, lw_output *out, char *err,
+                         size_t errlen);
 
 /* Runs one captured packet through the pipeline. */
 void lw_engine_packet(lw_engine *e, lw_packet *p);

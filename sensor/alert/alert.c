@@ -136,6 +136,10 @@ size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap)
     lw_json_kv_uint(&j, "window_s", a->window_s);
     lw_json_kv_uint(&j, "threshold", a->threshold);
     lw_json_kv_uint(&j, "distinct", a->distinct);
+    if (a->has_customer_records)
+        lw_json_kv_uint(&j, "customer_records", a->customer_records);
+    if (a->canary_label)
+        lw_json_kv_string(&j, "canary_label", a->canary_label);
     lw_json_kv_string(&j, "first_seen", first);
     lw_json_kv_string(&j, "threshold_reached", crossed);
     lw_json_key(&j, "types");

@@ -59,7 +59,7 @@ static const struct key keys[] = {
     KEY("home_net", "cidr-list", KT_CIDRS, 1, LW_CONFIG_MAX_HOME_NET,
         "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7", home_net,
         "inside networks; traffic from them to elsewhere is inspected"),
-    KEY("signatures", "path", KT_PATH, 0, 0, "signatures/pii.yaml", signatures,
+    KEY("signatures", "path", KT_PATH, 1, 0, "signatures/pii.yaml", signatures,
         "PII signature file"),
     KEY("burst.window", "duration", KT_DURATION, 1, 86400, "60", burst.window_s,
         "sliding window of packet time over which distinct values are counted"),
@@ -107,6 +107,13 @@ static const struct key keys[] = {
         "inflated bytes per compressed byte before a body counts as a bomb"),
     KEY("app.max_encodings", "integer", KT_U32, 1, 16, "5", app.max_encodings,
         "nested Content-Encodings and MIME multipart depth"),
+    KEY("edm.index", "path", KT_PATH, 0, 0, "", edm.index,
+        "exact-data-matching index of the customer table (leakwatch-edm build); empty = off"),
+    KEY("edm.key", "path", KT_PATH, 0, 0, "", edm.key,
+        "key file the index was built with (mode 0600)"),
+    KEY("edm.threshold", "integer", KT_U32, 1, 1000000, "5", edm.threshold,
+        "customer records from one inside host to one outside host within burst.window that "
+        "make an alert"),
     KEY("stats.interval", "duration", KT_DURATION, 0, 86400, "0", stats.interval_s,
         "interval of stats lines in packet time; 0 = only at exit"),
 };
@@ -344,7 +351,8 @@ static int set_scalar(lw_config *c, const struct key *k, const char *s, char *ms
 
     lw_yaml_quote(q, sizeof(q), s);
     if (k->type == KT_PATH) {
-        if (s[0] == '\0') {
+        /* min 1: the path is required; min 0: empty turns the feature off */
+        if (s[0] == '\0' && k->min > 0) {
             fmt(msg, cap, "key '%s': empty path", k->info.key);
             return LW_ERR_INVAL;
         }
@@ -506,8 +514,9 @@ static int set_from_node(struct ctx *x, const struct key *k, const lw_ynode *v)
                 sizeof(x->c->signatures) - 1);
             return fail_at(x, v->line, msg);
         }
-        memcpy(x->c->signatures, x->name, x->dirlen);
-        memcpy(x->c->signatures + x->dirlen, v->str, n + 1);
+        char *dst = (char *)x->c + k->off;
+        memcpy(dst, x->name, x->dirlen);
+        memcpy(dst + x->dirlen, v->str, n + 1);
         return 0;
     }
     if (set_scalar(x->c, k, v->str, msg, sizeof(msg)) != 0)
@@ -692,7 +701,8 @@ int lw_config_set(lw_config *c, const char *assignment, char *err, size_t errlen
         fmt(err, errlen, "--set %s: unknown key '%s'", qa, qk);
         return LW_ERR_INVAL;
     }
-    if (vn == 0) {
+    /* an empty value is allowed only where it means "off" (optional paths) */
+    if (vn == 0 && !(k->type == KT_PATH && k->min == 0)) {
         fmt(err, errlen, "--set %s: key '%s': no value", qa, k->info.key);
         return LW_ERR_INVAL;
     }

@@ -112,7 +112,8 @@ static void write_stats(lw_engine *e)
 }
 
 lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
-                         const lw_matcher *matcher, lw_output *out, char *err, size_t errlen)
+                         const lw_matcher *matcher, const lw_edm *edm, lw_output *out, char *err,
+                         size_t errlen)
 {
     lw_engine *e = calloc(1, sizeof(*e));
     if (!e)
@@ -173,6 +174,25 @@ lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
     sodium_memzero(ncfg.hash_key, sizeof(ncfg.hash_key));
     if (!e->dns_names)
         goto nomem;
+
+    if (edm) {
+        /* Customer rows per burst key, with their own threshold; canaries
+         * alert at the first value, once per window. */
+        e->edm = edm;
+        lw_burst_config ccfg = bcfg;
+        ccfg.threshold = cfg->edm.threshold;
+        if (ccfg.max_values < ccfg.threshold)
+            ccfg.max_values = ccfg.threshold;
+        randombytes_buf(ccfg.hash_key, sizeof(ccfg.hash_key));
+        e->customers = lw_burst_new(&ccfg, e->customers_ctr);
+        ccfg.threshold = 1;
+        ccfg.max_values = 1;
+        randombytes_buf(ccfg.hash_key, sizeof(ccfg.hash_key));
+        e->canaries = lw_burst_new(&ccfg, e->canaries_ctr);
+        sodium_memzero(ccfg.hash_key, sizeof(ccfg.hash_key));
+        if (!e->customers || !e->canaries)
+            goto nomem;
+    }
 
     e->app_limits.max_line = cfg->app.max_line;
     e->app_limits.max_headers = cfg->app.max_headers;
@@ -353,6 +373,8 @@ void lw_engine_free(lw_engine *e)
         lw_flow_table_free(e->flows);
     lw_burst_free(e->burst);
     lw_burst_free(e->dns_names);
+    lw_burst_free(e->customers);
+    lw_burst_free(e->canaries);
     lw_match_worker_free(e->match);
     lw_defrag_free(e->defrag);
     free(e->kind_stat_names);

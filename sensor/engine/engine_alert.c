@@ -19,6 +19,10 @@
 #define PAIR_SIGNATURE    "LEAKWATCH PII burst from one inside host to one outside host"
 #define DNS_SIGNATURE_ID  9000002u
 #define DNS_SIGNATURE     "LEAKWATCH PII burst from one inside host to one domain over DNS"
+#define CUST_SIGNATURE_ID 9000003u
+#define CUST_SIGNATURE    "LEAKWATCH customer records sent from one inside host to one destination"
+#define CANARY_SIG_ID     9000010u
+#define CANARY_SIGNATURE  "LEAKWATCH honeytoken customer record left the network"
 
 flow_match *eng_flow_match(lw_engine *e, lw_flow *f)
 {
@@ -40,9 +44,23 @@ static void write_line(lw_engine *e, size_t n)
         e->ctr[CTR_OUTPUT_ERRORS]++;
 }
 
+/* How an alert came about, beyond the burst report. */
+typedef struct alert_why {
+    uint8_t detector; /* DETECTOR_PAIR, DETECTOR_CUSTOMERS */
+    uint64_t crossed_us;
+    const char *dns_domain;
+    uint32_t dns_queries;
+    const uint8_t *key; /* burst key, for the customer-record count */
+    size_t key_len;
+    const char *canary_label; /* set: a honeytoken alert */
+} alert_why;
+
 static void emit_alert(lw_engine *e, lw_flow *f, int dir, const lw_burst_report *r,
-                       uint64_t crossed_us, const char *dns_domain, uint32_t dns_queries)
+                       const alert_why *why)
 {
+    uint64_t crossed_us = why->crossed_us;
+    const char *dns_domain = why->dns_domain;
+    uint32_t dns_queries = why->dns_queries;
     const lw_addr *sender = dir == LW_DIR_TOSERVER ? &f->src : &f->dst;
     const lw_addr *receiver = dir == LW_DIR_TOSERVER ? &f->dst : &f->src;
     char cid[LW_COMMUNITY_ID_LEN];
@@ -68,8 +86,8 @@ static void emit_alert(lw_engine *e, lw_flow *f, int dir, const lw_burst_report 
         app.smtp_rcpt_to = fa->smtp_rcpt_to;
         app.smtp_rcpt_count = fa->smtp_rcpt_count;
     }
-    bool dns = dns_domain && dns_domain[0];
-    if (dns) {
+    bool dns = dns_domain && dns_domain[0] && why->detector == DETECTOR_PAIR;
+    if (dns_domain && dns_domain[0]) {
         app.dns_rrname_domain = dns_domain;
         app.dns_query_count = dns_queries;
     }
@@ -88,6 +106,10 @@ static void emit_alert(lw_engine *e, lw_flow *f, int dir, const lw_burst_report 
         .signature = dns ? DNS_SIGNATURE : PAIR_SIGNATURE,
         .severity = severity,
         .detector = dns ? "dns_domain" : "pair",
+        .has_customer_records = e->edm != NULL,
+        .customer_records =
+            e->edm && why->key ? lw_burst_distinct(e->customers, why->key, why->key_len) : 0,
+        .canary_label = why->canary_label,
         .window_s = e->cfg->burst.window_s,
         .threshold = e->cfg->burst.threshold,
         .distinct = r->distinct,
@@ -105,6 +127,19 @@ static void emit_alert(lw_engine *e, lw_flow *f, int dir, const lw_burst_report 
         .bytes_toclient = f->bytes[1],
         .flow_start_us = f->ts_start_us,
     };
+    if (why->canary_label) {
+        a.signature_id = CANARY_SIG_ID;
+        a.signature = CANARY_SIGNATURE;
+        a.severity = 1;
+        a.detector = "canary";
+        a.threshold = 1;
+    } else if (why->detector == DETECTOR_CUSTOMERS) {
+        a.signature_id = CUST_SIGNATURE_ID;
+        a.signature = CUST_SIGNATURE;
+        a.severity = 1;
+        a.detector = "customer_records";
+        a.threshold = e->cfg->edm.threshold;
+    }
     size_t n = lw_alert_format(&a, e->line, sizeof(e->line));
     if (n == 0) {
         e->ctr[CTR_ALERT_TOO_LONG]++;
@@ -173,13 +208,20 @@ static uint32_t dns_query_count(lw_engine *e, const pending_alert *pa)
 static void finish_pending(lw_engine *e, pending_alert *pa)
 {
     uint32_t added, per_kind[LW_BURST_MAX_KINDS];
-    if (lw_burst_growth(e->burst, pa->key, pa->key_len, &added, per_kind)) {
+    lw_burst *table = pa->detector == DETECTOR_CUSTOMERS ? e->customers : e->burst;
+    if (lw_burst_growth(table, pa->key, pa->key_len, &added, per_kind)) {
         pa->report.distinct += added;
         for (size_t k = 0; k < LW_BURST_MAX_KINDS; k++)
             pa->report.per_kind[k] += per_kind[k];
     }
-    emit_alert(e, pa->flow, pa->dir, &pa->report, pa->crossed_us, pa->dns_domain,
-               pa->dns_domain[0] ? dns_query_count(e, pa) : 0);
+    alert_why why = {pa->detector,
+                     pa->crossed_us,
+                     pa->dns_domain,
+                     pa->dns_domain[0] ? dns_query_count(e, pa) : 0,
+                     pa->key,
+                     pa->key_len,
+                     NULL};
+    emit_alert(e, pa->flow, pa->dir, &pa->report, &why);
     flow_match *fm = pa->flow->slot[LW_FLOW_SLOT_MATCH];
     if (fm && fm->pending)
         fm->pending--;
@@ -214,12 +256,13 @@ void eng_finish_flow_pending(lw_engine *e, lw_flow *f)
     eng_advance_pending(e, false);
 }
 
-static void add_pending(lw_engine *e, lw_flow *f, int dir, const uint8_t *key, size_t key_len,
-                        const char *dns_domain, const lw_burst_report *r)
+static void add_pending(lw_engine *e, lw_flow *f, int dir, uint8_t detector, const uint8_t *key,
+                        size_t key_len, const char *dns_domain, const lw_burst_report *r)
 {
     flow_match *fm = eng_flow_match(e, f);
     if (!fm) {
-        emit_alert(e, f, dir, r, e->now_us, dns_domain, 0);
+        alert_why why = {detector, e->now_us, dns_domain, 0, key, key_len, NULL};
+        emit_alert(e, f, dir, r, &why);
         return;
     }
     if (e->pending_count == MAX_PENDING) {
@@ -229,6 +272,7 @@ static void add_pending(lw_engine *e, lw_flow *f, int dir, const uint8_t *key, s
     }
     pending_alert *pa = &e->pending[(e->pending_head + e->pending_count) % MAX_PENDING];
     pa->flow = f;
+    pa->detector = detector;
     pa->dir = dir;
     pa->crossed_us = e->now_us;
     memcpy(pa->key, key, key_len);
@@ -237,6 +281,55 @@ static void add_pending(lw_engine *e, lw_flow *f, int dir, const uint8_t *key, s
     pa->report = *r;
     e->pending_count++;
     fm->pending++;
+}
+
+/*
+ * Exact data matching: a customer's value counts its row (not the value)
+ * toward the customer-record detector under the same burst key; a canary's
+ * value alerts at once, once per (key, canary) per window.
+ */
+static void customer_value(lw_engine *e, found_ctx *fc, const lw_pii_value *v, const uint8_t *key,
+                           size_t key_len, const char *dns_domain)
+{
+    lw_edm_hit hit;
+    const char *kind = e->sigs->kinds[v->kind];
+    if (!lw_edm_lookup(e->edm, kind, v->norm, v->norm_len, &hit))
+        return;
+
+    /* the row stands for the customer: email and phone count once */
+    lw_pii_value row;
+    memset(&row, 0, sizeof(row));
+    row.kind = v->kind;
+    row.norm_len = (uint16_t)snprintf(row.norm, sizeof(row.norm), "row:%u", hit.record);
+    memcpy(row.masked, v->masked, sizeof(row.masked));
+    lw_burst_report report;
+
+    /* the row first, so a canary alert already counts it */
+    e->ctr[CTR_EDM_CUSTOMER_VALUES]++;
+    if (lw_burst_add(e->customers, key, key_len, &row, e->now_us, &report))
+        add_pending(e, fc->flow, fc->dir, DETECTOR_CUSTOMERS, key, key_len, dns_domain, &report);
+
+    if (hit.canary) {
+        e->ctr[CTR_EDM_CANARY_VALUES]++;
+        uint8_t ckey[LW_BURST_KEY_MAX];
+        size_t cl = key_len > LW_BURST_KEY_MAX - 4 ? LW_BURST_KEY_MAX - 4 : key_len;
+        memcpy(ckey, key, cl);
+        memcpy(ckey + cl, &hit.record, 4);
+        if (lw_burst_add(e->canaries, ckey, cl + 4, &row, e->now_us, &report)) {
+            e->ctr[CTR_CANARY_ALERTS]++;
+            uint32_t queries =
+                dns_domain && dns_domain[0] ? lw_burst_distinct(e->dns_names, key, key_len) : 0;
+            alert_why why = {DETECTOR_CUSTOMERS,
+                             e->now_us,
+                             dns_domain,
+                             queries,
+                             key,
+                             key_len,
+                             lw_edm_label(e->edm, hit.record)};
+            emit_alert(e, fc->flow, fc->dir, &report, &why);
+        }
+    }
+    memset(row.norm, 0, sizeof(row.norm));
 }
 
 void eng_on_value(void *arg, const lw_pii_value *v)
@@ -250,7 +343,9 @@ void eng_on_value(void *arg, const lw_pii_value *v)
 
     lw_burst_report report;
     if (lw_burst_add(e->burst, key, key_len, v, e->now_us, &report))
-        add_pending(e, fc->flow, fc->dir, key, key_len, dns_domain, &report);
+        add_pending(e, fc->flow, fc->dir, DETECTOR_PAIR, key, key_len, dns_domain, &report);
+    if (e->edm)
+        customer_value(e, fc, v, key, key_len, dns_domain);
 }
 
 /* Counts a DNS question name under the burst key of its domain, for the

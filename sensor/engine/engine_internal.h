@@ -18,6 +18,7 @@
 #include "leakwatch/config.h"
 #include "leakwatch/decode.h"
 #include "leakwatch/defrag.h"
+#include "leakwatch/edm.h"
 #include "leakwatch/dns.h"
 #include "leakwatch/engine.h"
 #include "leakwatch/flow.h"
@@ -43,6 +44,9 @@
     X(FTP_EXPECTED, "engine.ftp_data_expected")                                                    \
     X(FTP_DATA_FLOWS, "engine.ftp_data_flows")                                                     \
     X(FTP_EXPECT_FULL, "engine.ftp_expectations_full")                                             \
+    X(EDM_CUSTOMER_VALUES, "edm.customer_values")                                                  \
+    X(EDM_CANARY_VALUES, "edm.canary_values")                                                      \
+    X(CANARY_ALERTS, "alert.canary_alerts")                                                        \
     X(ALERTS, "alert.alerts")                                                                      \
     X(ALERT_TOO_LONG, "alert.too_long")                                                            \
     X(OUTPUT_ERRORS, "output.write_errors")
@@ -97,8 +101,12 @@ typedef struct flow_app {
  * rather than just the threshold; the delay is bounded by burst.window.
  */
 #define MAX_PENDING 256
+/* Which detector a held alert belongs to. */
+enum { DETECTOR_PAIR = 0, DETECTOR_CUSTOMERS };
+
 typedef struct pending_alert {
     lw_flow *flow; /* NULL once written */
+    uint8_t detector;
     int dir;
     uint64_t crossed_us;
     uint8_t key[LW_BURST_KEY_MAX];
@@ -122,6 +130,11 @@ struct lw_engine {
     lw_flow_table *flows;
     lw_burst *burst;
     lw_burst *dns_names; /* distinct query names per (inside host, domain) */
+    const lw_edm *edm;   /* NULL: exact data matching off */
+    lw_burst *customers; /* distinct customer rows per burst key */
+    lw_burst *canaries;  /* one canary alert per (burst key, canary row) per window */
+    uint64_t customers_ctr[LW_BURST_CTR_MAX];
+    uint64_t canaries_ctr[LW_BURST_CTR_MAX];
     lw_match_worker *match;
     lw_defrag *defrag;
     lw_stream_pool stream_pool;

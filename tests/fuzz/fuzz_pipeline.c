@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lw_output *out;
     if (lw_output_open("/dev/null", &out, err, sizeof(err)) != LW_OK)
         abort();
-    lw_engine *e = lw_engine_new(&cfg, sigs, matcher, out, err, sizeof(err));
+    lw_engine *e = lw_engine_new(&cfg, sigs, matcher, NULL, out, err, sizeof(err));
     if (!e)
         abort();
     lw_packet p;

@@ -185,6 +185,29 @@ as its receiver decodes it; a raw scan validates none of them, or too few to ale
                                  body (DEFLATE's best ratio, about 1,032:1) inflates
                                  to 64 MiB of zero bytes. No alert;
                                  app.http.decompress_bomb > 0.
+
+Exact data matching captures (values from the customer table of gen_customers.py:
+customers(10000) with its default seed, the table tests/e2e/check_edm.sh builds its
+index from; replayed with edm.index and edm.key set, edm.threshold at its default 5):
+
+  edm_30_of_200.pcap             10.1.2.3 -> 203.0.113.56:80 POST (text/csv, one
+                                 "email" column) of 230 distinct emails in a seeded
+                                 order: 30 of them are customers' (a fixed sample of
+                                 non-canary rows), 200 are guest-NNNN.visitor@
+                                 example.org addresses, a pattern the customer
+                                 table never holds. One pair alert, 230 distinct,
+                                 pii.customer_records 30; one customer_records alert.
+  edm_canary_dns.pcap            one DNS query (A, EDNS) from 10.1.2.3 to
+                                 203.0.113.53:53, answered NXDOMAIN, whose name is
+                                 the email of the canary row labelled canary-07 as
+                                 lower-case hex over two labels under
+                                 exfil.example.net. One canary alert naming
+                                 canary-07 (one value: far below every threshold).
+  edm_below_pair_threshold.pcap  10.1.2.3 -> 203.0.113.57:80 POST (text/csv) of 8
+                                 customers' emails (non-canary rows) and nothing
+                                 else: below burst.threshold 20, above
+                                 edm.threshold 5. Exactly one alert, a
+                                 customer_records alert with 8 records.
 """
 
 import base64
@@ -195,6 +218,10 @@ import struct
 import sys
 import urllib.parse
 import zlib
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_customers  # noqa: E402
 
 # 2024-03-01T09:00:00Z as seconds since the epoch.
 T0_S = 1709283600
@@ -1862,6 +1889,85 @@ def http_gzip_bomb_capture():
     return cap, gz
 
 
+# ---------------------------------------------------------------------------
+# Exact data matching (EDM) captures
+# ---------------------------------------------------------------------------
+
+EDM_TABLE_ROWS = 10000  # what tests/e2e/check_edm.sh indexes
+EDM_CANARY_LABEL = "canary-07"
+
+
+def edm_table():
+    """The customer table the EDM index is built from (gen_customers defaults)."""
+    return gen_customers.customers(EDM_TABLE_ROWS)
+
+
+def edm_customer_emails(table, n, seed):
+    """n emails of distinct non-canary customers, a seeded sample of the table."""
+    rows = [r for r in table if r["canary"] != "yes"]
+    return [r["email"] for r in random.Random(seed).sample(rows, n)]
+
+
+def edm_30_of_200_capture(table):
+    """230 emails in one CSV POST: 30 customers' among 200 that are no one's."""
+    rng = random.Random("leakwatch-edm-30-of-200")
+    mine = edm_customer_emails(table, 30, "leakwatch-edm-30-of-200-pick")
+    others = [gen_customers.non_customer_email(i) for i in range(200)]
+    emails = mine + others
+    rng.shuffle(emails)
+    body = ("email\n" + "".join(e + "\n" for e in emails)).encode()
+    cap = Capture()
+    post_csv(cap, rng, Ports(), "10.1.2.3", "203.0.113.56", body, host="crm-sync.example.net",
+             path="/api/contacts")
+    return cap, mine, others
+
+
+def edm_canary_email(table):
+    row = [r for r in table if r["label"] == EDM_CANARY_LABEL]
+    assert len(row) == 1 and row[0]["canary"] == "yes"
+    return row[0]["email"]
+
+
+def edm_canary_dns_capture(table):
+    """One query carrying the canary-07 email as hex in two labels, one answer."""
+    rng = random.Random("leakwatch-edm-canary-dns")
+    hx = edm_canary_email(table).encode().hex()
+    while True:  # no label of digits only, each label at most 63 bytes
+        cut = rng.randrange(len(hx) - 63, 64) if len(hx) > 63 else rng.randrange(5, len(hx) - 4)
+        labels = [hx[:cut], hx[cut:]]
+        if not any(lb.isdigit() for lb in labels) and all(0 < len(lb) <= 63 for lb in labels):
+            break
+    name = ".".join(labels + ["exfil", "example", "net"])
+    cap = Capture()
+    cli, srv = ip4("10.1.2.3"), ip4("203.0.113.53")
+    ident, port = rng.getrandbits(16), rng.randrange(32768, 61000)
+    q = udp_datagram(cli, srv, port, 53, dns_message(ident, 0x0100, name, 1))
+    cap.add_ip(ip_packet(cap.ids, cli, srv, PROTO_UDP, q))
+    r = udp_datagram(srv, cli, 53, port, dns_message(ident, 0x8183, name, 1))
+    cap.add_ip(ip_packet(cap.ids, srv, cli, PROTO_UDP, r), step=15000)
+    return cap, name
+
+
+def edm_below_pair_threshold_capture(table):
+    """8 customers' emails in one CSV POST, nothing else."""
+    rng = random.Random("leakwatch-edm-below-pair-threshold")
+    mine = edm_customer_emails(table, 8, "leakwatch-edm-below-pair-threshold-pick")
+    body = ("email\n" + "".join(e + "\n" for e in mine)).encode()
+    cap = Capture()
+    post_csv(cap, rng, Ports(), "10.1.2.3", "203.0.113.57", body, host="crm-sync.example.net",
+             path="/api/contacts")
+    return cap
+
+
+def edm_check(table, mine, others, name):
+    """What the EDM captures promise about their values."""
+    emails = {r["email"] for r in table}
+    assert len(mine) == 30 and set(mine) <= emails and len(set(mine)) == 30
+    assert len(set(others)) == 200 and not set(others) & emails
+    payload = "".join(name.split(".")[:-3])
+    assert bytes.fromhex(payload).decode() == edm_canary_email(table)
+
+
 def app_truth():
     """Ground truth of the application captures, checked against what the
     generator wrote: distinct values per kind (and the decodings they need)."""
@@ -1932,6 +2038,10 @@ def outputs():
     out = zlib.decompress(gz, 31)  # the checker's zlib, not the writer's
     assert len(out) == GZIP_BOMB_SIZE and not out.strip(b"\0")
     del out
+    table = edm_table()
+    edm30, mine, others = edm_30_of_200_capture(table)
+    canary, canary_name = edm_canary_dns_capture(table)
+    edm_check(table, mine, others, canary_name)
     return [
         ("pcaps/demo/demo.pcap", pcap_bytes(demo_capture())),
         ("pcaps/http_post_records.pcap", pcap_bytes(post_records_capture())),
@@ -1975,6 +2085,9 @@ def outputs():
             ("198.51.100.53", "198.51.100.54"), "leakwatch-dns-two-upstreams"))),
         ("pcaps/ftp_stor_csv.pcap", pcap_bytes(ftp_stor_csv_capture()[0])),
         ("pcaps/http_gzip_bomb.pcap", pcap_bytes(bomb)),
+        ("pcaps/edm_30_of_200.pcap", pcap_bytes(edm30)),
+        ("pcaps/edm_canary_dns.pcap", pcap_bytes(canary)),
+        ("pcaps/edm_below_pair_threshold.pcap", pcap_bytes(edm_below_pair_threshold_capture(table))),
     ]
 
 

@@ -158,7 +158,7 @@ static void test_defaults_parse(void **state)
         assert_non_null(k->doc);
         assert_non_null(k->type);
     }
-    assert_int_equal(i, 26);
+    assert_int_equal(i, 29);
 }
 
 static void test_key_table_unique(void **state)
@@ -890,6 +890,9 @@ static void test_shipped_config_is_defaults(void **state)
     assert_int_equal(c.app.max_decompressed, d.app.max_decompressed);
     assert_int_equal(c.app.max_ratio, d.app.max_ratio);
     assert_int_equal(c.app.max_encodings, d.app.max_encodings);
+    assert_string_equal(c.edm.index, d.edm.index);
+    assert_string_equal(c.edm.key, d.edm.key);
+    assert_int_equal(c.edm.threshold, d.edm.threshold);
     assert_memory_equal(&c.stats, &d.stats, sizeof(d.stats));
     snprintf(want, sizeof(want), "%s/etc/../signatures/pii.yaml", src);
     assert_string_equal(c.signatures, want);
