@@ -552,6 +552,36 @@ static size_t strip_padding(const uint8_t *in, size_t len, size_t *pad)
     return n;
 }
 
+/*
+ * The bit pump both one-shot decoders share: `bits` bits per symbol (5 for
+ * base32, 6 for base64) from val(), out as bytes. The caller has checked the
+ * length and that the output fits. Returns 0 on a bad symbol or when the
+ * unused low bits are not zero (encoders leave them zero: RFC 4648 section
+ * 3.5, so anything else is not an encoding).
+ */
+static size_t radix_decode(const uint8_t *in, size_t n, uint8_t *out, unsigned bits,
+                           int (*val)(uint8_t))
+{
+    lw_cursor c = lw_cur_make(in, n);
+    uint32_t acc = 0;
+    unsigned nbits = 0;
+    size_t k = 0;
+    while (lw_cur_left(&c) > 0) {
+        int v = val(lw_cur_u8(&c));
+        if (v < 0)
+            return 0;
+        acc = (acc << bits | (uint32_t)v) & ((1u << (bits + 8)) - 1);
+        nbits += bits;
+        if (nbits >= 8) {
+            nbits -= 8;
+            out[k++] = (uint8_t)(acc >> nbits);
+        }
+    }
+    if (acc & ((1u << nbits) - 1))
+        return 0;
+    return k;
+}
+
 size_t lw_base32_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
     size_t pad;
@@ -562,29 +592,9 @@ size_t lw_base32_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
     /* Padding, when present, fills the last group of 8 exactly. */
     if (pad > 0 && (rem == 0 || pad != 8 - rem))
         return 0;
-    size_t outlen = n / 8 * 5 + rem * 5 / 8;
-    if (outlen > cap)
+    if (n / 8 * 5 + rem * 5 / 8 > cap)
         return 0;
-    lw_cursor c = lw_cur_make(in, n);
-    uint32_t acc = 0;
-    unsigned nbits = 0;
-    size_t k = 0;
-    while (lw_cur_left(&c) > 0) {
-        int v = b32val(lw_cur_u8(&c));
-        if (v < 0)
-            return 0;
-        acc = (acc << 5 | (uint32_t)v) & 0x1fff;
-        nbits += 5;
-        if (nbits >= 8) {
-            nbits -= 8;
-            out[k++] = (uint8_t)(acc >> nbits);
-        }
-    }
-    /* Encoders leave the unused low bits zero; anything else is not an
-     * encoding (RFC 4648 section 3.5). */
-    if (acc & ((1u << nbits) - 1))
-        return 0;
-    return k;
+    return radix_decode(in, n, out, 5, b32val);
 }
 
 size_t lw_base64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
@@ -596,25 +606,7 @@ size_t lw_base64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
         return 0;
     if (pad > 0 && (rem == 0 || pad != 4 - rem))
         return 0;
-    size_t outlen = n / 4 * 3 + rem * 3 / 4;
-    if (outlen > cap)
+    if (n / 4 * 3 + rem * 3 / 4 > cap)
         return 0;
-    lw_cursor c = lw_cur_make(in, n);
-    uint32_t acc = 0;
-    unsigned nbits = 0;
-    size_t k = 0;
-    while (lw_cur_left(&c) > 0) {
-        int v = b64val(lw_cur_u8(&c));
-        if (v < 0)
-            return 0;
-        acc = (acc << 6 | (uint32_t)v) & 0x3fff;
-        nbits += 6;
-        if (nbits >= 8) {
-            nbits -= 8;
-            out[k++] = (uint8_t)(acc >> nbits);
-        }
-    }
-    if (acc & ((1u << nbits) - 1))
-        return 0;
-    return k;
+    return radix_decode(in, n, out, 6, b64val);
 }
