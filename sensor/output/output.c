@@ -1,11 +1,12 @@
 /*
  * output.c - whole-line event output (see output.h).
  *
- * Lines go out with write(2), looping over short writes and EINTR, so the
- * file never holds half a line from us unless the disk filled in the middle
- * of one (then the write error is counted and the partial line is
- * terminated on the next successful write so it cannot merge with a later
- * line).
+ * Lines go out with write(2), looping over short writes and EINTR. When the
+ * disk fills in the middle of a line, the write error is counted and the
+ * part already written is cut off again (ftruncate to where the line
+ * began), so a regular file never holds half a line; on a pipe the cut line
+ * is ended with a newline on the next successful write, so it cannot merge
+ * with a later line. Writing resumes by itself when space returns.
  */
 #include "leakwatch/output.h"
 
@@ -74,13 +75,19 @@ static int write_all(int fd, const char *p, size_t len, size_t *written)
 int lw_output_write(lw_output *o, const char *line, size_t len)
 {
     size_t written;
+    /* Where the line starts in a regular file, so that a line cut short by
+     * a full disk can be taken back whole (ftruncate) instead of left half
+     * written; for pipes and terminals the cut line is closed with a
+     * newline on the next success instead. */
+    off_t start = o->is_stdout ? -1 : lseek(o->fd, 0, SEEK_END);
     if (o->partial_line) {
         if (write_all(o->fd, "\n", 1, &written) != LW_OK)
             goto fail;
         o->partial_line = false;
     }
     if (write_all(o->fd, line, len, &written) != LW_OK) {
-        o->partial_line = written > 0;
+        if (written > 0 && !(start >= 0 && ftruncate(o->fd, start) == 0))
+            o->partial_line = true;
         goto fail;
     }
     if (o->failing) {
