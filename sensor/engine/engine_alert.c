@@ -75,16 +75,17 @@ static void emit_alert(lw_engine *e, lw_flow *f, int dir, const lw_burst_report 
     lw_alert_app app;
     memset(&app, 0, sizeof(app));
     const flow_app *fa = f->slot[LW_FLOW_SLOT_APP];
-    if (fa) {
-        app.http_hostname = fa->http_host;
-        app.http_url = fa->http_url;
-        app.http_method = fa->http_method;
-        app.http_content_type = fa->http_content_type;
-        app.http_status = fa->http_status;
-        app.smtp_helo = fa->smtp_helo;
-        app.smtp_mail_from = fa->smtp_mail_from;
-        app.smtp_rcpt_to = fa->smtp_rcpt_to;
-        app.smtp_rcpt_count = fa->smtp_rcpt_count;
+    if (fa && f->app_proto == LW_APP_HTTP) {
+        app.http_hostname = fa->m.http.host;
+        app.http_url = fa->m.http.url;
+        app.http_method = fa->m.http.method;
+        app.http_content_type = fa->m.http.content_type;
+        app.http_status = fa->m.http.status;
+    } else if (fa && f->app_proto == LW_APP_SMTP) {
+        app.smtp_helo = fa->m.smtp.helo;
+        app.smtp_mail_from = fa->m.smtp.mail_from;
+        app.smtp_rcpt_to = fa->m.smtp.rcpt_to;
+        app.smtp_rcpt_count = fa->m.smtp.rcpt_count;
     }
     bool dns = dns_domain && dns_domain[0] && why->detector == DETECTOR_PAIR;
     if (dns_domain && dns_domain[0]) {
@@ -337,7 +338,7 @@ void eng_on_value(void *arg, const lw_pii_value *v)
     found_ctx *fc = arg;
     lw_engine *e = fc->e;
     const flow_app *fa = fc->flow->slot[LW_FLOW_SLOT_APP];
-    const char *dns_domain = fa && fc->flow->app_proto == LW_APP_DNS ? fa->dns_domain : NULL;
+    const char *dns_domain = fa && fc->flow->app_proto == LW_APP_DNS ? fa->m.dns.domain : NULL;
     uint8_t key[LW_BURST_KEY_MAX];
     size_t key_len = burst_key(fc->flow, fc->dir, dns_domain, key);
 

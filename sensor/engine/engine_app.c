@@ -135,37 +135,41 @@ static void sink_meta(void *arg, int dir, lw_app_meta key, const uint8_t *v, siz
     flow_app *fa = app_of(ac->e, ac->f);
     if (!fa)
         return;
+    /* the meta union holds one protocol's facts: the flow's */
+    bool http = ac->f->app_proto == LW_APP_HTTP, smtp = ac->f->app_proto == LW_APP_SMTP;
+    if (key <= LW_META_HTTP_CONTENT_TYPE ? !http : key <= LW_META_SMTP_STARTTLS ? !smtp : true)
+        return;
     switch (key) {
     case LW_META_HTTP_HOST:
-        copy_text(fa->http_host, sizeof(fa->http_host), v, len);
+        copy_text(fa->m.http.host, sizeof(fa->m.http.host), v, len);
         break;
     case LW_META_HTTP_URL:
-        lw_mask_url(v, len, fa->http_url, sizeof(fa->http_url));
+        lw_mask_url(v, len, fa->m.http.url, sizeof(fa->m.http.url));
         break;
     case LW_META_HTTP_METHOD:
-        copy_text(fa->http_method, sizeof(fa->http_method), v, len);
+        copy_text(fa->m.http.method, sizeof(fa->m.http.method), v, len);
         break;
     case LW_META_HTTP_STATUS: {
         unsigned st = 0;
         for (size_t i = 0; i < len && i < 3 && v[i] >= '0' && v[i] <= '9'; i++)
             st = st * 10 + (unsigned)(v[i] - '0');
-        fa->http_status = (uint16_t)st;
+        fa->m.http.status = (uint16_t)st;
         break;
     }
     case LW_META_HTTP_CONTENT_TYPE:
-        copy_text(fa->http_content_type, sizeof(fa->http_content_type), v, len);
+        copy_text(fa->m.http.content_type, sizeof(fa->m.http.content_type), v, len);
         break;
     case LW_META_SMTP_HELO:
-        copy_text(fa->smtp_helo, sizeof(fa->smtp_helo), v, len);
+        copy_text(fa->m.smtp.helo, sizeof(fa->m.smtp.helo), v, len);
         break;
     case LW_META_SMTP_MAIL_FROM:
-        mask_address(fa->smtp_mail_from, sizeof(fa->smtp_mail_from), v, len);
+        mask_address(fa->m.smtp.mail_from, sizeof(fa->m.smtp.mail_from), v, len);
         break;
     case LW_META_SMTP_RCPT_TO:
-        if (fa->smtp_rcpt_count < APP_RCPT_MAX) {
-            mask_address(fa->smtp_rcpt_to[fa->smtp_rcpt_count], sizeof(fa->smtp_rcpt_to[0]), v,
-                         len);
-            fa->smtp_rcpt_count++;
+        if (fa->m.smtp.rcpt_count < APP_RCPT_MAX) {
+            mask_address(fa->m.smtp.rcpt_to[fa->m.smtp.rcpt_count], sizeof(fa->m.smtp.rcpt_to[0]),
+                         v, len);
+            fa->m.smtp.rcpt_count++;
         }
         break;
     default:
@@ -274,9 +278,9 @@ static void on_question(void *arg, const char *name, const char *domain)
 {
     app_ctx *ac = arg;
     flow_app *fa = app_of(ac->e, ac->f);
-    if (!fa)
+    if (!fa || ac->f->app_proto != LW_APP_DNS)
         return;
-    snprintf(fa->dns_domain, sizeof(fa->dns_domain), "%s", domain);
+    snprintf(fa->m.dns.domain, sizeof(fa->m.dns.domain), "%s", domain);
     /* the direction that carries questions is the one being decoded */
     for (int d = 0; d < 2; d++)
         if (ac->f->egress[d] && domain[0])

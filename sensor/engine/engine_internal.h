@@ -69,10 +69,11 @@ typedef struct flow_stream {
     uint8_t anomaly_reported; /* bit d */
 } flow_stream;
 
-#define APP_RCPT_MAX 8
-#define APP_TEXT_MAX 128
+#define APP_RCPT_MAX 4
+#define APP_TEXT_MAX 96
 
-/* Per-flow application state: the decoder and what it said, masked. */
+/* Per-flow application state: the decoder and what it said, masked. A flow
+ * speaks one protocol, so what is kept for the alert is a union. */
 typedef struct flow_app {
     lw_app_proto decoder; /* which member of `d` is live; LW_APP_UNKNOWN = none */
     union {
@@ -82,16 +83,24 @@ typedef struct flow_app {
         lw_dns_tcp *dns_tcp;
     } d;
     bool raw[2]; /* the decoder gave up on this direction: scan the rest raw */
-    char http_host[APP_TEXT_MAX];
-    char http_url[APP_TEXT_MAX * 2]; /* masked */
-    char http_method[16];
-    char http_content_type[APP_TEXT_MAX];
-    uint16_t http_status;
-    char smtp_helo[APP_TEXT_MAX];
-    char smtp_mail_from[LW_PII_MASK_MAX];             /* masked */
-    char smtp_rcpt_to[APP_RCPT_MAX][LW_PII_MASK_MAX]; /* masked */
-    uint8_t smtp_rcpt_count;
-    char dns_domain[APP_TEXT_MAX]; /* registered domain of the question being decoded */
+    union {
+        struct {
+            char host[APP_TEXT_MAX];
+            char url[APP_TEXT_MAX * 2]; /* masked */
+            char method[16];
+            char content_type[64];
+            uint16_t status;
+        } http;
+        struct {
+            char helo[APP_TEXT_MAX];
+            char mail_from[LW_PII_MASK_MAX];             /* masked */
+            char rcpt_to[APP_RCPT_MAX][LW_PII_MASK_MAX]; /* masked */
+            uint8_t rcpt_count;
+        } smtp;
+        struct {
+            char domain[APP_TEXT_MAX]; /* registered domain of the question being decoded */
+        } dns;
+    } m;
 } flow_app;
 
 /*

@@ -7,7 +7,8 @@
 #
 # tests/tools/gen_floods.py writes the captures into a temporary directory (about
 # 110 MB, removed at exit; nothing is committed): a 200,000-SYN flood of half-open
-# connections, 100,000 first fragments that are never completed, and 20,000
+# connections, 100,000 first fragments that are never completed, 100,000 DNS
+# queries with maximal names, 100,000 overlap-evasion attempts, and 20,000
 # out-of-order TCP segments behind holes that are never filled. Each also carries an
 # ordinary HTTP POST of 25 distinct emails (10.1.2.3 -> 203.0.113.50) spread through
 # the middle of the flood. Every run uses the same small caps:
@@ -68,12 +69,20 @@ import sys
 import time
 
 binary, top, tmp, frag_leak_must_alert = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+SCALE = float(os.environ.get("LW_FLOOD_SCALE", "1"))
 MIB = 1024 * 1024
 MAX_FLOWS, STREAM_MEMCAP, STREAM_MAX_BUFFER = 20000, 1 * MIB, 256 * 1024
 MAX_TRAINS, DEFRAG_MEMCAP = 5000, 4 * MIB
+MAX_PAIRS = 8192
+# A burst key costs at most about 2 KiB until it holds more than 8 values
+# (record, index, first value block); the engine keeps two keyed tables (PII
+# values, and DNS names per domain), so a flood of new keys is bounded by
+# 2 x max_pairs x 2 KiB.
+BURST_BOUND = 2 * MAX_PAIRS * 2048
 SETTINGS = ["flow.max_flows=%d" % MAX_FLOWS, "stream.memcap=1mb", "stream.max_buffer=256kb",
-            "defrag.max_trains=%d" % MAX_TRAINS, "defrag.memcap=4mb", "stats.interval=1s"]
-RSS_BOUND = STREAM_MEMCAP + DEFRAG_MEMCAP + MAX_FLOWS * 1024 + 64 * MIB
+            "defrag.max_trains=%d" % MAX_TRAINS, "defrag.memcap=4mb", "stats.interval=1s",
+            "burst.max_pairs=%d" % MAX_PAIRS]
+RSS_BOUND = STREAM_MEMCAP + DEFRAG_MEMCAP + MAX_FLOWS * 1024 + BURST_BOUND + 64 * MIB
 LEAK = ('"src_ip":"10.1.2.3"', '"dest_ip":"203.0.113.50"')
 FRAG_LEAK = ('"src_ip":"10.1.2.4"', '"dest_ip":"203.0.113.51"')
 
@@ -149,10 +158,11 @@ def c(stats, key):
 base_stats, base_alerts, base_rss, base_secs = run("baseline")
 check_leak("baseline", base_alerts)
 print("baseline: %.1f s, peak RSS %.1f MiB" % (base_secs, base_rss / MIB))
-print("RSS bound over baseline: %.1f MiB (caps %.0f + flows %.1f + slack 64)" %
-      (RSS_BOUND / MIB, (STREAM_MEMCAP + DEFRAG_MEMCAP) / MIB, MAX_FLOWS * 1024 / MIB))
+print("RSS bound over baseline: %.1f MiB (caps %.0f + flows %.1f + burst keys %.0f + slack 64)" %
+      (RSS_BOUND / MIB, (STREAM_MEMCAP + DEFRAG_MEMCAP) / MIB, MAX_FLOWS * 1024 / MIB,
+       BURST_BOUND / MIB))
 
-for name in ("syn", "frag", "ooo"):
+for name in ("syn", "frag", "ooo", "dns", "overlap"):
     stats, alerts, rss, secs = run(name)
     last = stats[-1]
     check_leak(name, alerts)
@@ -188,6 +198,23 @@ for name in ("syn", "frag", "ooo"):
             fail("frag: the fragmented leak sent after the caps were reached is not alerted")
         extra = "peak trains_active %d, peak buffered_bytes %d; fragmented leak after the caps: %s" % (
             peak_t, peak_b, "alerted" if got else "NOT alerted (fragments dropped at the memcap)")
+    elif name == "dns":
+        shown = ["app.dns.messages", "app.dns.questions", "app.dns.decode_tries_capped"]
+        if c(last, "app.dns.questions") < 100000 * SCALE * 0.99:
+            fail("dns: only %d questions decoded" % c(last, "app.dns.questions"))
+        extra = "every maximal name decoded"
+    elif name == "overlap":
+        shown = ["stream.overlap", "stream.overlap_mismatch", "engine.anomaly_events",
+                 "stream.memcap_reached", "stream.flow_cap_reached"]
+        if c(last, "stream.overlap_mismatch") <= 0:
+            fail("overlap: stream.overlap_mismatch not counted")
+        # one anomaly event per flow direction, however many attempts
+        if not 0 < c(last, "engine.anomaly_events") <= 4:
+            fail("overlap: %d anomaly events for 4 connections" % c(last, "engine.anomaly_events"))
+        peak_b = max(c(s, "stream.buffered_bytes") for s in stats)
+        if peak_b > STREAM_MEMCAP:
+            fail("overlap: stream.buffered_bytes %d > %d" % (peak_b, STREAM_MEMCAP))
+        extra = "peak buffered_bytes %d" % peak_b
     else:
         shown = ["stream.out_of_order_segments", "stream.memcap_reached", "stream.flow_cap_reached", "stream.gap"]
         if c(last, "stream.memcap_reached") + c(last, "stream.flow_cap_reached") <= 0:

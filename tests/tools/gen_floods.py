@@ -127,6 +127,52 @@ def ooo_flood(n, conns=8, seg=400, step_us=50):
             yield t, eth(g.ipv4_header(src, dst, g.PROTO_TCP, len(tcp), (k * conns + c) & 0xFFFF) + tcp)
 
 
+def dns_flood(n, step_us=10):
+    """n DNS queries with maximal names (four 63-byte labels under a
+    registered domain of their own), inside host to an outside resolver:
+    the names hold no PII, but every one is decoded and tried as hex,
+    base32 and base64, and each creates a domain key."""
+    rng = random.Random("leakwatch-flood-dns")
+    t = g.T0_S * 1000000
+    alphabet = b"bcdfghjklmnpqrstvwxz"
+    src, dst = g.ip4("10.1.3.7"), g.ip4("203.0.113.53")
+    for i in range(n):
+        t += step_us
+        labels = [bytes(rng.choice(alphabet) for _ in range(63)) for _ in range(3)]
+        labels += [b"q%d" % i, b"net"]
+        qname = b"".join(bytes([len(l)]) + l for l in labels) + b"\0"
+        msg = struct.pack("!HHHHHH", i & 0xFFFF, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 16, 1)
+        dg = g.udp_datagram(src, dst, 1024 + i % 60000, 53, msg)
+        yield t, eth(g.ipv4_header(src, dst, g.PROTO_UDP, len(dg), i & 0xFFFF) + dg)
+
+
+def overlap_flood(n, conns=4, seg=400, step_us=20):
+    """n overlap-evasion attempts: on a few connections whose first segment
+    never comes, each buffered segment is followed by a copy of half of it
+    carrying different bytes."""
+    rng = random.Random("leakwatch-flood-overlap")
+    cap = g.Capture()
+    sessions = []
+    for c in range(conns):
+        s = g.TcpSession(cap, rng, "10.1.9.2", 41000 + c, "198.51.100.10", 80)
+        s.handshake()
+        sessions.append(s)
+    for ts, frame, _ in cap.records:
+        yield ts, frame
+    t = cap.now_us
+    real = (b"the bytes the receiver should see " * 16)[:seg]
+    junk = (b"XXXX different bytes for the same range " * 16)[:seg // 2]
+    for k in range(n // conns):
+        for c, s in enumerate(sessions):
+            src, dst, sp, dp, _ = s._ends("c")
+            base = s.seq["c"] + seg * (k + 1)  # segment 0 is the hole
+            for off, data in ((0, real), (seg // 4, junk)):
+                t += step_us
+                tcp = g.tcp_segment(src, dst, sp, dp, (base + off) & 0xFFFFFFFF, s.ack["c"],
+                                    g.TCP_ACK | g.TCP_PSH, data)
+                yield t, eth(g.ipv4_header(src, dst, g.PROTO_TCP, len(tcp), (k * conns + c) & 0xFFFF) + tcp)
+
+
 def write_pcap(path, flood, leak):
     """Merges the flood and the leak by time into a classic pcap."""
     leak = list(leak)
@@ -159,7 +205,9 @@ def main():
     os.makedirs(out, exist_ok=True)
     leak = leak_records()
     jobs = [("baseline.pcap", iter(())), ("syn.pcap", syn_flood(int(200000 * scale))),
-            ("frag.pcap", frag_flood(int(100000 * scale))), ("ooo.pcap", ooo_flood(int(20000 * scale)))]
+            ("frag.pcap", frag_flood(int(100000 * scale))), ("ooo.pcap", ooo_flood(int(20000 * scale))),
+            ("dns.pcap", dns_flood(int(100000 * scale))),
+            ("overlap.pcap", overlap_flood(int(100000 * scale)))]
     for name, flood in jobs:
         path = os.path.join(out, name)
         extra = fragmented_leak_records(800000) if name == "frag.pcap" else []
