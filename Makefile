@@ -1,7 +1,8 @@
 # leakwatch - the two commands a new machine needs:
 #   make demo   install what is missing, build (Release), replay the demo capture, print alerts
 #   make test   install what is missing, build with ASan+UBSan, run every test
-# Other targets: build, fuzz (FUZZ_SECONDS=N each), fuzz-smoke, format, format-check, bench, clean.
+# Other targets: build, fuzz (FUZZ_SECONDS=N each), fuzz-smoke, stress (STRESS_SCALE=N),
+# format, format-check, bench, clean.
 
 # Debian 12 packages the build, the tests and the fuzzers need.
 DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-dev \
@@ -15,7 +16,7 @@ JOBS         ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 
-.PHONY: all demo test deps build test-build fuzz fuzz-build fuzz-smoke format format-check bench clean
+.PHONY: all demo test deps build test-build fuzz fuzz-build fuzz-smoke stress format format-check bench clean
 
 all: build
 
@@ -67,6 +68,11 @@ fuzz: fuzz-build
 # The short run make test does: each harness FUZZ_SMOKE_SECONDS seconds.
 fuzz-smoke: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) bash tests/fuzz/run_all.sh $(FUZZ_BUILD)
+
+# The floods of make test, STRESS_SCALE times larger (sanitizer build).
+STRESS_SCALE ?= 5
+stress: test-build
+	LW_SOURCE_DIR=$(CURDIR) LW_FLOOD_SCALE=$(STRESS_SCALE) bash tests/e2e/check_floods.sh $(TEST_BUILD)/leakwatch
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
