@@ -113,6 +113,16 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
          * letter or digit: run[0] is not where a value starts. */
         start_ok =
             before >= 0 && !lw_charset_has(sig->charset_map, (uint8_t)before) && !is_alnum(before);
+        /* The fraction of a decimal number ("0.4111111111111111", a
+         * JavaScript Math.random(), a float in JSON) is not a value: a
+         * digit run right after a '.' that follows a digit. (Not ',': in a
+         * CSV a card follows a numeric field and a comma.) Only for
+         * signatures whose values cannot hold a '.' themselves. */
+        if (start_ok && before == '.' && start >= 2) {
+            int two = byte_at(v, start - 2);
+            if (two >= '0' && two <= '9')
+                start_ok = false;
+        }
     }
 
     uint8_t run[LW_MATCH_HISTORY];

@@ -250,6 +250,21 @@ static void test_items_are_not_joined(void **state)
     assert_string_equal(f.norm[1], "4111111111111111");
 }
 
+/* Regression (found on real npm registry JSON): the fraction of a decimal
+ * number is not a card, though 1 in 10 random digit runs pass Luhn. */
+static void test_decimal_fraction_is_not_a_value(void **state)
+{
+    fixture *fx = *state;
+    assert_int_equal(scan_chunked(fx, "{\"r\":0.4111111111111111}", 5).n, 0);
+    assert_int_equal(scan_chunked(fx, "rate 12.4111111111111111 ", 7).n, 0);
+    /* a CSV field after a numeric field is a value */
+    assert_int_equal(scan_chunked(fx, "7,4111111111111111\n", 7).n, 1);
+    /* a card after a version number and a space is still a card */
+    assert_int_equal(scan_chunked(fx, "v1.2 4111 1111 1111 1111 ", 3).n, 1);
+    /* and after a full stop that ends a sentence */
+    assert_int_equal(scan_chunked(fx, "paid.4111111111111111 ", 64).n, 1);
+}
+
 static void test_bad_regex_names_signature(void **state)
 {
     (void)state;
@@ -288,6 +303,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_value_before_final_newline_reported_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_items_are_not_joined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decimal_fraction_is_not_a_value, setup, teardown),
         cmocka_unit_test(test_bad_regex_names_signature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
