@@ -42,6 +42,7 @@
  * Nothing here allocates or keeps global state; inflate lives in inflate.c.
  */
 #include "leakwatch/codec.h"
+#include "leakwatch/ascii.h"
 
 #include "leakwatch/cursor.h"
 
@@ -94,17 +95,6 @@ static void ob_put_utf8(obuf *o, uint32_t cp)
         ob_put(o, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
         ob_put(o, (uint8_t)(0x80 | (cp & 0x3f)));
     }
-}
-
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Base64 digit of c in either alphabet (RFC 4648 tables 1 and 2), or -1. */
@@ -215,7 +205,7 @@ static void qp_step(lw_qp *d, obuf *o, uint8_t ch)
                 ob_put(o, ch);
             return;
         case QP_EQ:
-            if (hexval(ch) >= 0) {
+            if (lw_hex_value(ch) >= 0) {
                 d->hi = ch;
                 d->state = QP_EQ_HEX;
                 return;
@@ -232,8 +222,8 @@ static void qp_step(lw_qp *d, obuf *o, uint8_t ch)
             ob_put(o, '=');
             break;
         case QP_EQ_HEX:
-            if (hexval(ch) >= 0) {
-                ob_put(o, (uint8_t)(hexval(d->hi) << 4 | hexval(ch)));
+            if (lw_hex_value(ch) >= 0) {
+                ob_put(o, (uint8_t)(lw_hex_value(d->hi) << 4 | lw_hex_value(ch)));
                 d->state = QP_TEXT;
                 return;
             }
@@ -316,7 +306,7 @@ static void pct_step(lw_pct *d, obuf *o, uint8_t ch)
                 ob_put(o, ch);
             return;
         case PCT_PCT:
-            if (hexval(ch) >= 0) {
+            if (lw_hex_value(ch) >= 0) {
                 d->hi = ch;
                 d->state = PCT_PCT_HEX;
                 return;
@@ -325,8 +315,8 @@ static void pct_step(lw_pct *d, obuf *o, uint8_t ch)
             ob_put(o, '%');
             break;
         default: /* PCT_PCT_HEX */
-            if (hexval(ch) >= 0) {
-                ob_put(o, (uint8_t)(hexval(d->hi) << 4 | hexval(ch)));
+            if (lw_hex_value(ch) >= 0) {
+                ob_put(o, (uint8_t)(lw_hex_value(d->hi) << 4 | lw_hex_value(ch)));
                 d->state = PCT_TEXT;
                 return;
             }
@@ -471,7 +461,7 @@ static void js_step(lw_jsonesc *d, obuf *o, uint8_t ch)
             return;
         }
         default: { /* JS_HEX */
-            int v = hexval(ch);
+            int v = lw_hex_value(ch);
             if (v >= 0) {
                 d->cp = d->cp << 4 | (uint32_t)v;
                 if (++d->nhex == 4) {
@@ -531,8 +521,8 @@ size_t lw_hex_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
     lw_cursor c = lw_cur_make(in, len);
     size_t n = 0;
     while (lw_cur_left(&c) >= 2) {
-        int hi = hexval(lw_cur_u8(&c));
-        int lo = hexval(lw_cur_u8(&c));
+        int hi = lw_hex_value(lw_cur_u8(&c));
+        int lo = lw_hex_value(lw_cur_u8(&c));
         if (hi < 0 || lo < 0)
             return 0;
         out[n++] = (uint8_t)(hi << 4 | lo);

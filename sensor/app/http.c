@@ -43,6 +43,7 @@
  * byte or changes state towards one that does.
  */
 #include "leakwatch/http.h"
+#include "leakwatch/ascii.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -680,16 +681,6 @@ static void bad_chunk(http_dir *d, bool rest_raw)
     d->line_raw = rest_raw;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 static void chunk_size_step(http_dir *d, lw_cursor *c)
 {
     while (lw_cur_left(c) > 0) {
@@ -714,7 +705,7 @@ static void chunk_size_step(http_dir *d, lw_cursor *c)
             }
             return;
         }
-        int v = hexval(b);
+        int v = lw_hex_value(b);
         if (d->cs_phase == CS_DIGITS && v >= 0 && d->cs_digits < 15) {
             d->cs_size = d->cs_size << 4 | (uint64_t)v;
             d->cs_digits++;

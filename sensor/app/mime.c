@@ -49,6 +49,7 @@
  * appended and once when interpreted).
  */
 #include "mime.h"
+#include "leakwatch/ascii.h"
 
 #include <string.h>
 
@@ -87,16 +88,6 @@ static bool eq_ci(const uint8_t *a, size_t n, const char *b)
         if (lower(a[i]) != (uint8_t)b[i])
             return false;
     return true;
-}
-
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -171,7 +162,7 @@ static bool word_valid(const uint8_t *t, size_t n, uint8_t enc)
     for (size_t i = 0; i < n; i++) {
         if (t[i] != '=')
             continue;
-        if (i + 2 >= n || hexval(t[i + 1]) < 0 || hexval(t[i + 2]) < 0)
+        if (i + 2 >= n || lw_hex_value(t[i + 1]) < 0 || lw_hex_value(t[i + 2]) < 0)
             return false;
         i += 2;
     }
@@ -194,7 +185,7 @@ static void word_decode(lw_mime *m, const uint8_t *t, size_t n, uint8_t enc)
         if (c == '_') {
             c = ' ';
         } else if (c == '=') { /* word_valid checked the two hex digits */
-            c = (uint8_t)(hexval(t[i + 1]) << 4 | hexval(t[i + 2]));
+            c = (uint8_t)(lw_hex_value(t[i + 1]) << 4 | lw_hex_value(t[i + 2]));
             i += 2;
         }
         tmp[k++] = c;

@@ -38,6 +38,7 @@
  * Key bytes are wiped from every buffer that held them.
  */
 #include "leakwatch/edm.h"
+#include "leakwatch/ascii.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -123,17 +124,6 @@ void lw_edmf_key_check(const uint8_t key[LW_EDM_KEY_BYTES], uint8_t out[LW_EDMF_
 
 /* ---- key files ------------------------------------------------------------ */
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int lw_edm_key_load(const char *path, uint8_t key[LW_EDM_KEY_BYTES], char *err, size_t errlen)
 {
     uint8_t buf[2 * LW_EDM_KEY_BYTES + 4];
@@ -185,7 +175,7 @@ int lw_edm_key_load(const char *path, uint8_t key[LW_EDM_KEY_BYTES], char *err, 
         goto out;
     }
     for (size_t i = 0; i < LW_EDM_KEY_BYTES; i++) {
-        int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+        int hi = lw_hex_value(buf[2 * i]), lo = lw_hex_value(buf[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             sodium_memzero(key, LW_EDM_KEY_BYTES);
             rc = fail(err, errlen, path, LW_ERR_PARSE, "not a key file (expected 64 hex digits)");
