@@ -26,6 +26,14 @@ typedef struct lw_cidr {
 
 #define LW_CONFIG_MAX_HOME_NET 256
 
+/* A list of short strings (output specs, interface names). */
+#define LW_STRLIST_MAX      16
+#define LW_STRLIST_ITEM_MAX 512
+typedef struct lw_strlist {
+    char item[LW_STRLIST_MAX][LW_STRLIST_ITEM_MAX];
+    size_t count;
+} lw_strlist;
+
 typedef struct lw_config {
     /* home_net: the inside networks (IPv4 and IPv6 CIDRs) */
     lw_cidr home_net[LW_CONFIG_MAX_HOME_NET];
@@ -82,6 +90,29 @@ typedef struct lw_config {
     struct {
         uint32_t interval_s; /* stats.interval: seconds of packet time; 0 = only at exit */
     } stats;
+
+    /* outputs: sink specs (see output.h); -o replaces the list */
+    lw_strlist outputs;
+
+    struct {
+        uint32_t workers;   /* runmode.workers: 0 = one per core but one, at least 1 */
+        uint64_t ring_size; /* runmode.ring_size: bytes of packet queue per worker */
+    } runmode;
+
+    struct {
+        lw_strlist interfaces; /* capture.interfaces: live capture; -i adds to it */
+        uint32_t snaplen;      /* capture.snaplen */
+        uint64_t buffer_size;  /* capture.buffer_size: kernel ring per interface */
+        bool promisc;          /* capture.promisc */
+        bool immediate;        /* capture.immediate */
+        char bpf[1024];        /* capture.bpf: "" = every packet */
+    } capture;
+
+    struct {
+        char user[256];     /* run.user: "" = stay as started */
+        char group[256];    /* run.group: "" = the user's primary group */
+        char pidfile[4096]; /* run.pidfile: "" = none */
+    } run;
 } lw_config;
 
 /* Fills c with the documented defaults. */
@@ -133,7 +164,8 @@ bool lw_config_is_home(const lw_config *c, const lw_addr *addr);
 /* One key of the config table, for --help output and tests. */
 typedef struct lw_config_key_info {
     const char *key;  /* dotted path, e.g. "burst.window" */
-    const char *type; /* "cidr-list", "path", "integer", "duration", "size" */
+    const char *type; /* "cidr-list", "path", "integer", "duration", "size", "boolean",
+                         "string", "string-list" */
     const char *def;  /* default in --set syntax */
     const char *doc;  /* one-line meaning */
 } lw_config_key_info;

@@ -1,9 +1,28 @@
 /*
- * capture.c - offline packet source on top of libpcap.
+ * capture.c - packet source on top of libpcap: files and interfaces.
  *
  * libpcap does the file formats (pcap in either byte order and precision,
- * pcapng with several interfaces); this file only turns its records into
- * packet views and its errors into our vocabulary.
+ * pcapng with several interfaces) and the kernel interface (on Linux a
+ * TPACKET memory-mapped ring); this file only turns its records into packet
+ * views and its errors into our vocabulary.
+ *
+ * Live handles are built with pcap_create() + pcap_set_*() + pcap_activate()
+ * rather than pcap_open_live(), because the kernel buffer size and immediate
+ * mode can only be set before activation. Activation warnings (promiscuous
+ * mode not supported, ...) are handed back as text with success: the
+ * capture works, the operator should know. The handle is then made
+ * non-blocking so that the capture thread never sleeps inside libpcap: it
+ * gets LW_CAPTURE_IDLE and waits on the selectable descriptor itself, which
+ * lets it also watch for a stop request.
+ *
+ * BPF filters are compiled with PCAP_NETMASK_UNKNOWN (we have no netmask for
+ * a SPAN port, and only "ip broadcast" needs one). On a file libpcap applies
+ * the filter in userspace, so the same expression works for a replay.
+ *
+ * pcap_stats() counters are 32-bit and wrap on a busy link within hours.
+ * We keep the last raw values and add each delta modulo 2^32 to 64-bit
+ * totals, which is exact as long as the counters are read at least once
+ * per 2^32 packets.
  *
  * libpcap reports a record cut short by the end of the file as a generic
  * read error whose message says "truncated dump file"; we map that to
@@ -14,6 +33,7 @@
 #include "leakwatch/capture.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +46,25 @@ struct lw_capture {
     char error[PCAP_ERRBUF_SIZE + 1100];
     uint64_t size; /* file size, 0 when unknown */
     int linktype;
+    bool live;
+    /* kernel counters: last raw 32-bit readings and their 64-bit totals */
+    uint32_t raw_recv, raw_drop, raw_ifdrop;
+    uint64_t tot_recv, tot_drop, tot_ifdrop;
 };
+
+/* Snaplen when the options say 0: libpcap's own maximum for Ethernet. */
+#define LIVE_DEFAULT_SNAPLEN 262144
+
+/*
+ * Adds the growth of a wrapping 32-bit counter since the last reading to a
+ * 64-bit total. Unsigned subtraction is modulo 2^32, so a counter that
+ * wrapped from 0xFFFFFFF0 to 0x10 contributes 0x20.
+ */
+static inline void widen_counter(uint64_t *total, uint32_t *last, uint32_t now)
+{
+    *total += (uint32_t)(now - *last);
+    *last = now;
+}
 
 int lw_capture_open_offline(const char *path, lw_capture **out, char *err, size_t errlen)
 {
@@ -82,6 +120,149 @@ int lw_capture_open_stream(FILE *f, const char *name, lw_capture **out, char *er
     return LW_OK;
 }
 
+static int clamp_int(uint64_t v)
+{
+    return v > (uint64_t)INT_MAX ? INT_MAX : (int)v;
+}
+
+int lw_capture_open_live(const lw_capture_live_opts *opts, lw_capture **out, char *err,
+                         size_t errlen)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    const char *iface = opts->iface ? opts->iface : "";
+    *out = NULL;
+    if (errlen > 0)
+        err[0] = '\0';
+
+    if (iface[0] == '\0') {
+        snprintf(err, errlen, "(no interface): no interface name given");
+        return LW_ERR_PCAP;
+    }
+    lw_capture *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "%s: out of memory", iface);
+        return LW_ERR_NOMEM;
+    }
+    snprintf(c->path, sizeof(c->path), "%s", iface);
+    c->live = true;
+
+    c->pcap = pcap_create(iface, pcap_err);
+    if (!c->pcap) {
+        snprintf(err, errlen, "%s: %s", iface, pcap_err);
+        free(c);
+        return LW_ERR_PCAP;
+    }
+
+    /* The setters only fail on an already activated handle, which this is
+     * not; their results are checked anyway so a libpcap change is loud. */
+    uint32_t snaplen = opts->snaplen ? opts->snaplen : LIVE_DEFAULT_SNAPLEN;
+    const char *step = NULL;
+    if (pcap_set_snaplen(c->pcap, clamp_int(snaplen)) != 0)
+        step = "pcap_set_snaplen";
+    else if (pcap_set_promisc(c->pcap, opts->promisc ? 1 : 0) != 0)
+        step = "pcap_set_promisc";
+    else if (opts->buffer_size > 0 &&
+             pcap_set_buffer_size(c->pcap, clamp_int(opts->buffer_size)) != 0)
+        step = "pcap_set_buffer_size";
+    else if (pcap_set_immediate_mode(c->pcap, opts->immediate ? 1 : 0) != 0)
+        step = "pcap_set_immediate_mode";
+    else if (pcap_set_timeout(c->pcap, opts->timeout_ms > 0 ? opts->timeout_ms : 0) != 0)
+        step = "pcap_set_timeout";
+    if (step) {
+        snprintf(err, errlen, "%s: %s: %s", iface, step, pcap_geterr(c->pcap));
+        goto fail;
+    }
+    /* Microseconds are libpcap's default; asking makes it explicit. A
+     * platform without precision selection delivers microseconds anyway. */
+    (void)pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_MICRO);
+
+    int rc = pcap_activate(c->pcap);
+    if (rc < 0) {
+        /* pcap_geterr() has the detail for PCAP_ERROR and the permission
+         * and device errors; for the others it may be empty. */
+        const char *detail = pcap_geterr(c->pcap);
+        if (detail && detail[0])
+            snprintf(err, errlen, "%s: %s (%s)", iface, pcap_statustostr(rc), detail);
+        else
+            snprintf(err, errlen, "%s: %s", iface, pcap_statustostr(rc));
+        goto fail;
+    }
+    if (rc > 0) {
+        const char *detail = pcap_geterr(c->pcap);
+        if (detail && detail[0])
+            snprintf(err, errlen, "%s: warning: %s (%s)", iface, pcap_statustostr(rc), detail);
+        else
+            snprintf(err, errlen, "%s: warning: %s", iface, pcap_statustostr(rc));
+    }
+
+    if (pcap_setnonblock(c->pcap, 1, pcap_err) != 0) {
+        snprintf(err, errlen, "%s: pcap_setnonblock: %s", iface, pcap_err);
+        goto fail;
+    }
+    c->linktype = pcap_datalink(c->pcap);
+    *out = c;
+    return LW_OK;
+
+fail:
+    pcap_close(c->pcap);
+    free(c);
+    return LW_ERR_PCAP;
+}
+
+int lw_capture_set_filter(lw_capture *c, const char *expr, char *err, size_t errlen)
+{
+    if (!expr || expr[0] == '\0')
+        return LW_OK;
+
+    struct bpf_program prog;
+    if (pcap_compile(c->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, errlen, "%s: bpf '%s': %s", c->path, expr, pcap_geterr(c->pcap));
+        return LW_ERR_PCAP;
+    }
+    int rc = pcap_setfilter(c->pcap, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: bpf '%s': %s", c->path, expr, pcap_geterr(c->pcap));
+        return LW_ERR_PCAP;
+    }
+    return LW_OK;
+}
+
+bool lw_capture_is_live(const lw_capture *c)
+{
+    return c->live;
+}
+
+int lw_capture_fd(const lw_capture *c)
+{
+    return c->live ? pcap_get_selectable_fd(c->pcap) : -1;
+}
+
+int lw_capture_kernel_stats(lw_capture *c, uint64_t *recv, uint64_t *drop, uint64_t *ifdrop)
+{
+    *recv = *drop = *ifdrop = 0;
+    if (!c->live)
+        return LW_OK;
+
+    struct pcap_stat st;
+    if (pcap_stats(c->pcap, &st) != 0) {
+        snprintf(c->error, sizeof(c->error), "%s: pcap_stats: %s", c->path, pcap_geterr(c->pcap));
+        return LW_ERR_PCAP;
+    }
+    widen_counter(&c->tot_recv, &c->raw_recv, (uint32_t)st.ps_recv);
+    widen_counter(&c->tot_drop, &c->raw_drop, (uint32_t)st.ps_drop);
+    widen_counter(&c->tot_ifdrop, &c->raw_ifdrop, (uint32_t)st.ps_ifdrop);
+    *recv = c->tot_recv;
+    *drop = c->tot_drop;
+    *ifdrop = c->tot_ifdrop;
+    return LW_OK;
+}
+
+const char *lw_capture_name(const lw_capture *c)
+{
+    return c->path;
+}
+
 int lw_capture_next(lw_capture *c, lw_packet *p)
 {
     struct pcap_pkthdr *hdr;
@@ -96,7 +277,9 @@ int lw_capture_next(lw_capture *c, lw_packet *p)
         p->linktype = c->linktype;
         return 1;
     }
-    if (rc == PCAP_ERROR_BREAK) /* end of file */
+    if (rc == 0) /* live, non-blocking: nothing in the ring now */
+        return c->live ? LW_CAPTURE_IDLE : 0;
+    if (rc == PCAP_ERROR_BREAK) /* end of file, or pcap_breakloop() on a live handle */
         return 0;
 
     const char *msg = pcap_geterr(c->pcap);

@@ -41,18 +41,22 @@
 #define ITEM_MAX       128          /* longest single CIDR we accept in a list */
 #define SIZE_MAX_BYTES (1ull << 40) /* stream.depth: 1 TiB is "everything" */
 
-enum ktype { KT_CIDRS, KT_PATH, KT_U32, KT_DURATION, KT_SIZE, KT_BOOL };
+enum ktype { KT_CIDRS, KT_PATH, KT_U32, KT_DURATION, KT_SIZE, KT_BOOL, KT_STRING, KT_STRLIST };
 
+/* min/max: the numeric bounds; for paths and strings min 1 = required,
+ * min 0 = may be empty; for string lists the bounds on the item count. */
 struct key {
     lw_config_key_info info;
     enum ktype type;
     uint64_t min, max;
     size_t off;
+    size_t size; /* bytes of the field (string capacity) */
 };
 
 #define KEY(name, tname, t, lo, hi, def, field, doc)                                               \
     {                                                                                              \
-        {name, tname, def, doc}, t, lo, hi, offsetof(lw_config, field)                             \
+        {name, tname, def, doc}, t, lo, hi, offsetof(lw_config, field),                            \
+            sizeof(((lw_config *)0)->field)                                                        \
     }
 
 static const struct key keys[] = {
@@ -116,6 +120,31 @@ static const struct key keys[] = {
         "make an alert"),
     KEY("stats.interval", "duration", KT_DURATION, 0, 86400, "0", stats.interval_s,
         "interval of stats lines in packet time; 0 = only at exit"),
+    KEY("outputs", "string-list", KT_STRLIST, 1, LW_STRLIST_MAX, "stdout", outputs,
+        "where event lines go: file:PATH, stdout, unix-stream:PATH, unix-dgram:PATH, "
+        "syslog[:FACILITY][@PATH]; -o FILE replaces the list"),
+    KEY("runmode.workers", "integer", KT_U32, 0, 64, "0", runmode.workers,
+        "worker threads; 0 = one per core but one, at least 1"),
+    KEY("runmode.ring_size", "size", KT_SIZE, 1ull << 20, 1ull << 32, "32mb", runmode.ring_size,
+        "packet queue between the capture thread and each worker, bytes"),
+    KEY("capture.interfaces", "string-list", KT_STRLIST, 0, LW_STRLIST_MAX, "", capture.interfaces,
+        "interfaces to capture on live; -i IFACE adds one"),
+    KEY("capture.snaplen", "integer", KT_U32, 64, 262144, "65535", capture.snaplen,
+        "bytes kept of each live packet"),
+    KEY("capture.buffer_size", "size", KT_SIZE, 1ull << 20, 1ull << 32, "64mb", capture.buffer_size,
+        "kernel capture ring per interface, bytes"),
+    KEY("capture.promisc", "boolean", KT_BOOL, 0, 1, "yes", capture.promisc,
+        "promiscuous mode (a SPAN or TAP port needs it)"),
+    KEY("capture.immediate", "boolean", KT_BOOL, 0, 1, "no", capture.immediate,
+        "hand over each packet at once instead of in blocks (more wake-ups)"),
+    KEY("capture.bpf", "string", KT_STRING, 0, 0, "", capture.bpf,
+        "BPF filter applied to interfaces and files; empty = every packet"),
+    KEY("run.user", "string", KT_STRING, 0, 0, "", run.user,
+        "user to switch to once captures and files are open; empty = stay"),
+    KEY("run.group", "string", KT_STRING, 0, 0, "", run.group,
+        "group to switch to; empty = the user's primary group"),
+    KEY("run.pidfile", "path", KT_PATH, 0, 0, "", run.pidfile,
+        "file to write the process id to; empty = none"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -356,10 +385,27 @@ static int set_scalar(lw_config *c, const struct key *k, const char *s, char *ms
             fmt(msg, cap, "key '%s': empty path", k->info.key);
             return LW_ERR_INVAL;
         }
-        if (strlen(s) >= sizeof(c->signatures)) {
-            fmt(msg, cap, "key '%s': path longer than %zu bytes", k->info.key,
-                sizeof(c->signatures) - 1);
+        if (strlen(s) >= k->size) {
+            fmt(msg, cap, "key '%s': path longer than %zu bytes", k->info.key, k->size - 1);
             return LW_ERR_INVAL;
+        }
+        memcpy(base, s, strlen(s) + 1);
+        return 0;
+    }
+    if (k->type == KT_STRING) {
+        if (s[0] == '\0' && k->min > 0) {
+            fmt(msg, cap, "key '%s': empty value", k->info.key);
+            return LW_ERR_INVAL;
+        }
+        if (strlen(s) >= k->size) {
+            fmt(msg, cap, "key '%s': value longer than %zu bytes", k->info.key, k->size - 1);
+            return LW_ERR_INVAL;
+        }
+        for (const char *q2 = s; *q2; q2++) {
+            if ((unsigned char)*q2 < 0x20 || *q2 == 0x7f) {
+                fmt(msg, cap, "key '%s': control character in the value", k->info.key);
+                return LW_ERR_INVAL;
+            }
         }
         memcpy(base, s, strlen(s) + 1);
         return 0;
@@ -443,6 +489,69 @@ static int set_cidr_string(lw_config *c, const struct key *k, const char *s, cha
     return 0;
 }
 
+/* Adds one item to a string list being built, or says why not. */
+static int strlist_add(const struct key *k, lw_strlist *l, const char *item, size_t n, char *msg,
+                       size_t cap)
+{
+    if (n == 0) {
+        fmt(msg, cap, "key '%s': empty item in the list", k->info.key);
+        return LW_ERR_INVAL;
+    }
+    if (l->count >= k->max) {
+        fmt(msg, cap, "key '%s': more than %llu items", k->info.key, (unsigned long long)k->max);
+        return LW_ERR_INVAL;
+    }
+    if (n >= LW_STRLIST_ITEM_MAX) {
+        fmt(msg, cap, "key '%s': item longer than %d bytes", k->info.key, LW_STRLIST_ITEM_MAX - 1);
+        return LW_ERR_INVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)item[i] < 0x20 || item[i] == 0x7f) {
+            fmt(msg, cap, "key '%s': control character in an item", k->info.key);
+            return LW_ERR_INVAL;
+        }
+    }
+    memcpy(l->item[l->count], item, n);
+    l->item[l->count][n] = '\0';
+    l->count++;
+    return 0;
+}
+
+/* Parses a comma-separated string list (the --set and one-string YAML form);
+ * "" is the empty list where the key allows one. */
+static int set_strlist_string(lw_config *c, const struct key *k, const char *s, char *msg,
+                              size_t cap)
+{
+    lw_strlist *l = malloc(sizeof(*l));
+    const char *p = s;
+    int rc = 0;
+
+    if (l == NULL) {
+        fmt(msg, cap, "key '%s': out of memory", k->info.key);
+        return LW_ERR_NOMEM;
+    }
+    l->count = 0;
+    while (*s != '\0') {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *item = p;
+
+        trim(&item, &n);
+        rc = strlist_add(k, l, item, n, msg, cap);
+        if (rc != 0 || comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    if (rc == 0 && l->count < k->min) {
+        fmt(msg, cap, "key '%s': the list is empty", k->info.key);
+        rc = LW_ERR_INVAL;
+    }
+    if (rc == 0)
+        memcpy((char *)c + k->off, l, sizeof(*l));
+    free(l);
+    return rc;
+}
+
 /* ------------------------------------------------------------------- YAML */
 
 struct ctx {
@@ -490,15 +599,55 @@ static int set_cidr_seq(struct ctx *x, const struct key *k, const lw_ynode *seq)
     return 0;
 }
 
+static int set_strlist_seq(struct ctx *x, const struct key *k, const lw_ynode *seq)
+{
+    lw_strlist *l = malloc(sizeof(*l));
+    char msg[MSG_MAX];
+    int rc = 0;
+
+    if (l == NULL) {
+        fmt(msg, sizeof(msg), "key '%s': out of memory", k->info.key);
+        return fail_at(x, seq->line, msg);
+    }
+    l->count = 0;
+    for (size_t i = 0; i < seq->nkids && rc == 0; i++) {
+        const lw_ynode *it = seq->kids[i];
+        if (it->type != LW_YNODE_SCALAR || lw_yaml_is_null(it)) {
+            fmt(msg, sizeof(msg), "key '%s': expected a string, got %s", k->info.key,
+                lw_yaml_kind(it));
+            rc = fail_at(x, it->line, msg);
+        } else if (strlist_add(k, l, it->str, strlen(it->str), msg, sizeof(msg)) != 0) {
+            rc = fail_at(x, it->line, msg);
+        }
+    }
+    if (rc == 0 && l->count < k->min) {
+        fmt(msg, sizeof(msg), "key '%s': the list is empty", k->info.key);
+        rc = fail_at(x, seq->line, msg);
+    }
+    if (rc == 0)
+        memcpy((char *)x->c + k->off, l, sizeof(*l));
+    free(l);
+    return rc;
+}
+
 static int set_from_node(struct ctx *x, const struct key *k, const lw_ynode *v)
 {
     char msg[MSG_MAX];
 
     if (k->type == KT_CIDRS && v->type == LW_YNODE_SEQ)
         return set_cidr_seq(x, k, v);
+    if (k->type == KT_STRLIST && v->type == LW_YNODE_SEQ)
+        return set_strlist_seq(x, k, v);
+    if (k->type == KT_STRLIST && lw_yaml_is_null(v) && k->min == 0) {
+        ((lw_strlist *)(void *)((char *)x->c + k->off))->count = 0;
+        return 0;
+    }
     if (v->type != LW_YNODE_SCALAR || lw_yaml_is_null(v)) {
         fmt(msg, sizeof(msg), "key '%s': expected %s, got %s", k->info.key,
-            k->type == KT_CIDRS ? "a list of CIDRs" : "a single value", lw_yaml_kind(v));
+            k->type == KT_CIDRS     ? "a list of CIDRs"
+            : k->type == KT_STRLIST ? "a list of strings"
+                                    : "a single value",
+            lw_yaml_kind(v));
         return fail_at(x, v->line, msg);
     }
     if (k->type == KT_CIDRS) {
@@ -506,12 +655,16 @@ static int set_from_node(struct ctx *x, const struct key *k, const lw_ynode *v)
             return fail_at(x, v->line, msg);
         return 0;
     }
+    if (k->type == KT_STRLIST) {
+        if (set_strlist_string(x->c, k, v->str, msg, sizeof(msg)) != 0)
+            return fail_at(x, v->line, msg);
+        return 0;
+    }
     if (k->type == KT_PATH && v->str[0] != '/' && v->str[0] != '\0' && x->dirlen > 0) {
         /* Relative to the config file's directory. */
         size_t n = strlen(v->str);
-        if (x->dirlen + n >= sizeof(x->c->signatures)) {
-            fmt(msg, sizeof(msg), "key '%s': path longer than %zu bytes", k->info.key,
-                sizeof(x->c->signatures) - 1);
+        if (x->dirlen + n >= k->size) {
+            fmt(msg, sizeof(msg), "key '%s': path longer than %zu bytes", k->info.key, k->size - 1);
             return fail_at(x, v->line, msg);
         }
         char *dst = (char *)x->c + k->off;
@@ -608,7 +761,7 @@ int lw_config_parse(lw_config *c, const char *name, const char *text, size_t len
     rc = lw_yaml_parse(name, text, len, &root, err, errlen);
     if (rc != 0)
         return rc;
-    /* The copy is about 9 KiB: on the heap, so a small thread stack is safe. */
+    /* The copy is about 30 KiB: on the heap, so a small thread stack is safe. */
     tmp = malloc(sizeof(*tmp));
     if (tmp == NULL) {
         lw_yaml_free(root);
@@ -702,7 +855,8 @@ int lw_config_set(lw_config *c, const char *assignment, char *err, size_t errlen
         return LW_ERR_INVAL;
     }
     /* an empty value is allowed only where it means "off" (optional paths) */
-    if (vn == 0 && !(k->type == KT_PATH && k->min == 0)) {
+    if (vn == 0 &&
+        !((k->type == KT_PATH || k->type == KT_STRING || k->type == KT_STRLIST) && k->min == 0)) {
         fmt(err, errlen, "--set %s: key '%s': no value", qa, k->info.key);
         return LW_ERR_INVAL;
     }
@@ -719,6 +873,8 @@ int lw_config_set(lw_config *c, const char *assignment, char *err, size_t errlen
     *tmp = *c;
     if (k->type == KT_CIDRS)
         rc = set_cidr_string(tmp, k, val, msg, sizeof(msg));
+    else if (k->type == KT_STRLIST)
+        rc = set_strlist_string(tmp, k, val, msg, sizeof(msg));
     else
         rc = set_scalar(tmp, k, val, msg, sizeof(msg));
     if (rc == 0)
@@ -744,6 +900,9 @@ void lw_config_defaults(lw_config *c)
          * a failure here could only leave a zero, never corrupt c. */
         if (k->type == KT_CIDRS) {
             if (set_cidr_string(c, k, k->info.def, msg, sizeof(msg)) != 0)
+                continue;
+        } else if (k->type == KT_STRLIST) {
+            if (set_strlist_string(c, k, k->info.def, msg, sizeof(msg)) != 0)
                 continue;
         } else if (set_scalar(c, k, k->info.def, msg, sizeof(msg)) != 0) {
             continue;

@@ -128,6 +128,51 @@ static void test_boolean_keys(void **state)
     assert_false(f->c.stream.reassembly); /* unchanged by the failed --set */
 }
 
+/* String lists: YAML lists, one comma-separated string, --set; bounds. */
+static void test_string_lists(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(f->c.outputs.count, 1);
+    assert_string_equal(f->c.outputs.item[0], "stdout");
+    assert_int_equal(f->c.capture.interfaces.count, 0);
+    assert_int_equal(parse(f, "outputs:\n  - file:/var/log/eve.json\n  - syslog:local5\n"), 0);
+    assert_int_equal(f->c.outputs.count, 2);
+    assert_string_equal(f->c.outputs.item[0], "file:/var/log/eve.json");
+    assert_string_equal(f->c.outputs.item[1], "syslog:local5");
+    assert_int_equal(lw_config_set(&f->c, "capture.interfaces=eth1, eth2", f->err, ERRLEN), 0);
+    assert_int_equal(f->c.capture.interfaces.count, 2);
+    assert_string_equal(f->c.capture.interfaces.item[1], "eth2");
+    assert_int_equal(lw_config_set(&f->c, "capture.interfaces=", f->err, ERRLEN), 0);
+    assert_int_equal(f->c.capture.interfaces.count, 0);
+    /* outputs may not be empty: nothing would be reported */
+    assert_int_not_equal(lw_config_set(&f->c, "outputs=", f->err, ERRLEN), 0);
+    assert_int_not_equal(parse(f, "outputs: []\n"), 0);
+    assert_non_null(strstr(f->err, "the list is empty"));
+    assert_int_not_equal(lw_config_set(&f->c, "outputs=stdout,,stdout", f->err, ERRLEN), 0);
+    assert_non_null(strstr(f->err, "empty item"));
+    assert_int_not_equal(
+        lw_config_set(&f->c, "outputs=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", f->err, ERRLEN), 0);
+    assert_non_null(strstr(f->err, "more than 16 items"));
+    assert_int_not_equal(parse(f, "outputs:\n  - {a: 1}\n"), 0);
+    assert_non_null(strstr(f->err, "expected a string"));
+    assert_int_equal(f->c.outputs.count, 2); /* unchanged by the failures */
+}
+
+/* Plain strings are not paths: a BPF filter is kept as written. */
+static void test_string_keys(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(parse(f, "capture:\n  bpf: not port 22\nrun:\n  user: nobody\n"), 0);
+    assert_string_equal(f->c.capture.bpf, "not port 22");
+    assert_string_equal(f->c.run.user, "nobody");
+    assert_int_equal(lw_config_set(&f->c, "run.user=", f->err, ERRLEN), 0);
+    assert_string_equal(f->c.run.user, "");
+    assert_int_not_equal(lw_config_set(&f->c, "capture.bpf=a\tb", f->err, ERRLEN), 0);
+    assert_non_null(strstr(f->err, "control character"));
+    assert_int_equal(parse(f, "run:\n  pidfile: run/lw.pid\n"), 0);
+    assert_string_equal(f->c.run.pidfile, "run/lw.pid"); /* "t.yaml" has no directory */
+}
+
 static void test_stream_and_defrag_caps(void **state)
 {
     struct fx *f = *state;
@@ -158,7 +203,7 @@ static void test_defaults_parse(void **state)
         assert_non_null(k->doc);
         assert_non_null(k->type);
     }
-    assert_int_equal(i, 29);
+    assert_int_equal(i, 41);
 }
 
 static void test_key_table_unique(void **state)
@@ -894,6 +939,20 @@ static void test_shipped_config_is_defaults(void **state)
     assert_string_equal(c.edm.key, d.edm.key);
     assert_int_equal(c.edm.threshold, d.edm.threshold);
     assert_memory_equal(&c.stats, &d.stats, sizeof(d.stats));
+    assert_int_equal(c.outputs.count, d.outputs.count);
+    for (size_t i = 0; i < d.outputs.count; i++)
+        assert_string_equal(c.outputs.item[i], d.outputs.item[i]);
+    assert_int_equal(c.runmode.workers, d.runmode.workers);
+    assert_int_equal(c.runmode.ring_size, d.runmode.ring_size);
+    assert_int_equal(c.capture.interfaces.count, d.capture.interfaces.count);
+    assert_int_equal(c.capture.snaplen, d.capture.snaplen);
+    assert_int_equal(c.capture.buffer_size, d.capture.buffer_size);
+    assert_int_equal(c.capture.promisc, d.capture.promisc);
+    assert_int_equal(c.capture.immediate, d.capture.immediate);
+    assert_string_equal(c.capture.bpf, d.capture.bpf);
+    assert_string_equal(c.run.user, d.run.user);
+    assert_string_equal(c.run.group, d.run.group);
+    assert_string_equal(c.run.pidfile, d.run.pidfile);
     snprintf(want, sizeof(want), "%s/etc/../signatures/pii.yaml", src);
     assert_string_equal(c.signatures, want);
 }
@@ -905,7 +964,7 @@ static void test_shipped_config_documents_every_key(void **state)
 {
     const char *src = getenv("LW_SOURCE_DIR");
     const lw_config_key_info *k;
-    char path[4096], lines[256][256];
+    char path[4096], lines[512][256];
     size_t i, n = 0;
     FILE *fp;
 
@@ -915,10 +974,10 @@ static void test_shipped_config_documents_every_key(void **state)
     snprintf(path, sizeof(path), "%s/etc/leakwatch.yaml", src);
     fp = fopen(path, "r");
     assert_non_null(fp);
-    while (n < 256 && fgets(lines[n], sizeof(lines[n]), fp) != NULL)
+    while (n < 512 && fgets(lines[n], sizeof(lines[n]), fp) != NULL)
         n++;
     fclose(fp);
-    assert_true(n < 256);
+    assert_true(n < 512);
     for (i = 0; (k = lw_config_key_at(i)) != NULL; i++) {
         const char *dot = strchr(k->key, '.');
         char section[64] = "", leaf[64];
@@ -967,6 +1026,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_defaults_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boolean_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_and_defrag_caps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_string_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_string_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults_parse, setup, teardown),
         cmocka_unit_test(test_key_table_unique),
         cmocka_unit_test(test_cidr_v4),
