@@ -102,8 +102,13 @@ size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap);
  * length, or 0 when it did not fit. */
 size_t lw_anomaly_format(const lw_anomaly *a, char *buf, size_t cap);
 
-/* Writes a stats event line; returns its length, or 0 when it did not fit. */
-size_t lw_stats_format(uint64_t ts_us, const lw_stat *stats, size_t count, char *buf, size_t cap);
+/*
+ * Writes a stats event line; returns its length, or 0 when it did not fit.
+ * worker >= 0 adds "worker": N (one worker's counters); -1 is the totals
+ * line, which has no "worker" key.
+ */
+size_t lw_stats_format(uint64_t ts_us, int worker, const lw_stat *stats, size_t count, char *buf,
+                       size_t cap);
 
 /* Suricata's EVE name for an IP protocol number ("TCP", "UDP", or the number). */
 const char *lw_alert_proto_name(uint8_t proto, char tmp[8]);

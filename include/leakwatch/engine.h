@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "leakwatch/alert.h"
 #include "leakwatch/config.h"
 #include "leakwatch/edm.h"
 #include "leakwatch/err.h"
@@ -27,13 +28,6 @@
 #include "leakwatch/types.h"
 
 typedef struct lw_engine lw_engine;
-
-/* Engine-level events the caller reports (capture problems). */
-typedef enum lw_engine_event_kind {
-    LW_ENGINE_FILE_DONE,      /* a capture file was read to its end */
-    LW_ENGINE_FILE_TRUNCATED, /* a capture file ended inside a record */
-    LW_ENGINE_FILE_ERROR,     /* a capture file could not be read on */
-} lw_engine_event_kind;
 
 /*
  * Creates a worker engine. cfg, sigs, matcher, edm (NULL = exact data
@@ -47,11 +41,32 @@ lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
 /* Runs one captured packet through the pipeline. */
 void lw_engine_packet(lw_engine *e, lw_packet *p);
 
-void lw_engine_event(lw_engine *e, lw_engine_event_kind ev);
+/*
+ * Advances the engine's clock to ts_us (if later) and does the work that
+ * time alone triggers - flow, fragment and burst time-outs, held alerts
+ * whose window passed - without a packet. A worker that sees no packet for
+ * a while still needs this: the capture thread sends it every advance of
+ * its clock, so each worker's clock moves exactly as a single worker's
+ * would.
+ */
+void lw_engine_tick(lw_engine *e, uint64_t ts_us);
 
 /* End of input: releases every flow (closing streams, which may still
- * alert) and writes the final stats line. */
+ * alert). Stats are the caller's to write (lw_engine_stats). */
 void lw_engine_finish(lw_engine *e);
+
+/* Upper bound of the counters lw_engine_stats() reports. */
+#define LW_ENGINE_STATS_MAX 512
+
+/*
+ * A snapshot of every counter, in a fixed order for a given signature set:
+ * names are static or owned by the engine (valid until lw_engine_free).
+ * Returns how many were written (at most cap).
+ */
+size_t lw_engine_stats(lw_engine *e, lw_stat *st, size_t cap);
+
+/* The engine's clock: the largest packet or tick time seen. */
+uint64_t lw_engine_now(const lw_engine *e);
 
 /* Alerts written so far. */
 uint64_t lw_engine_alerts(const lw_engine *e);

@@ -190,7 +190,8 @@ size_t lw_anomaly_format(const lw_anomaly *a, char *buf, size_t cap)
     return lw_json_finish(&j);
 }
 
-size_t lw_stats_format(uint64_t ts_us, const lw_stat *stats, size_t count, char *buf, size_t cap)
+size_t lw_stats_format(uint64_t ts_us, int worker, const lw_stat *stats, size_t count, char *buf,
+                       size_t cap)
 {
     lw_json j;
     char ts[40];
@@ -200,6 +201,8 @@ size_t lw_stats_format(uint64_t ts_us, const lw_stat *stats, size_t count, char 
     lw_json_object_begin(&j);
     lw_json_kv_string(&j, "timestamp", ts);
     lw_json_kv_string(&j, "event_type", "stats");
+    if (worker >= 0)
+        lw_json_kv_uint(&j, "worker", (uint64_t)worker);
     lw_json_key(&j, "stats");
     lw_json_object_begin(&j);
     for (size_t i = 0; i < count; i++)

@@ -62,7 +62,7 @@ static void release_flow(lw_flow *f, void *arg)
         f->slot[s] = NULL;
 }
 
-static size_t collect_stats(lw_engine *e, lw_stat *st, size_t cap)
+size_t lw_engine_stats(lw_engine *e, lw_stat *st, size_t cap)
 {
     size_t n = 0;
 #define ADD(nm, v)                                                                                 \
@@ -93,22 +93,10 @@ static size_t collect_stats(lw_engine *e, lw_stat *st, size_t cap)
     ADD("match.scan_errors", lw_match_worker_errors(e->match));
     for (size_t i = 0; i < LW_BURST_CTR_MAX; i++)
         ADD(lw_burst_counter_names[i], e->burst_ctr[i]);
-    e->ctr[CTR_OUTPUT_ERRORS] = lw_output_errors(e->out);
     for (size_t i = 0; i < CTR_MAX; i++)
         ADD(engine_counter_names[i], e->ctr[i]);
 #undef ADD
     return n;
-}
-
-static void write_stats(lw_engine *e)
-{
-    lw_stat st[LW_DECODE_CTR_MAX + LW_FLOW_CTR_MAX + LW_STREAM_CTR_MAX + LW_DEFRAG_CTR_MAX +
-               LW_HTTP_CTR_MAX + LW_SMTP_CTR_MAX + LW_DNS_CTR_MAX + LW_FTP_CTR_MAX +
-               LW_BURST_CTR_MAX + CTR_MAX + 2 * LW_SIG_MAX_KINDS + 1];
-    size_t n = collect_stats(e, st, sizeof(st) / sizeof(st[0]));
-    size_t len = lw_stats_format(e->now_us, st, n, e->line, sizeof(e->line));
-    if (len && lw_output_write(e->out, e->line, len) != LW_OK)
-        e->ctr[CTR_OUTPUT_ERRORS]++;
 }
 
 lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
@@ -287,22 +275,24 @@ static void transport_packet(lw_engine *e, const lw_packet *p)
         eng_udp_payload(e, f, dir, p->payload, p->payload_len);
 }
 
-void lw_engine_packet(lw_engine *e, lw_packet *p)
+void lw_engine_tick(lw_engine *e, uint64_t ts_us)
 {
-    if (p->ts_us > e->now_us)
-        e->now_us = p->ts_us;
-    if (e->cfg->stats.interval_s) {
-        if (e->next_stats_us == 0) {
-            e->next_stats_us = e->now_us + (uint64_t)e->cfg->stats.interval_s * 1000000u;
-        } else if (e->now_us >= e->next_stats_us) {
-            write_stats(e);
-            e->next_stats_us = e->now_us + (uint64_t)e->cfg->stats.interval_s * 1000000u;
-        }
-    }
+    if (ts_us > e->now_us)
+        e->now_us = ts_us;
     eng_advance_pending(e, true);
     lw_flow_table_expire(e->flows, e->now_us, EXPIRE_BUDGET);
     lw_burst_expire(e->burst, e->now_us, EXPIRE_BUDGET);
     lw_defrag_expire(e->defrag, e->now_us, EXPIRE_BUDGET);
+}
+
+uint64_t lw_engine_now(const lw_engine *e)
+{
+    return e->now_us;
+}
+
+void lw_engine_packet(lw_engine *e, lw_packet *p)
+{
+    lw_engine_tick(e, p->ts_us);
 
     if (lw_decode(p, e->decode_ctr) != LW_DECODE_OK)
         return;
@@ -336,27 +326,9 @@ void lw_engine_packet(lw_engine *e, lw_packet *p)
     transport_packet(e, p);
 }
 
-void lw_engine_event(lw_engine *e, lw_engine_event_kind ev)
-{
-    switch (ev) {
-    case LW_ENGINE_FILE_DONE:
-        e->ctr[CTR_FILES]++;
-        break;
-    case LW_ENGINE_FILE_TRUNCATED:
-        e->ctr[CTR_FILES]++;
-        e->ctr[CTR_FILES_TRUNCATED]++;
-        break;
-    case LW_ENGINE_FILE_ERROR:
-        e->ctr[CTR_FILES]++;
-        e->ctr[CTR_FILES_ERROR]++;
-        break;
-    }
-}
-
 void lw_engine_finish(lw_engine *e)
 {
     lw_flow_table_flush(e->flows);
-    write_stats(e);
 }
 
 uint64_t lw_engine_alerts(const lw_engine *e)

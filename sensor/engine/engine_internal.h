@@ -31,9 +31,6 @@
 #include "leakwatch/stream.h"
 
 #define LW_ENGINE_COUNTERS(X)                                                                      \
-    X(FILES, "capture.files")                                                                      \
-    X(FILES_TRUNCATED, "capture.truncated")                                                        \
-    X(FILES_ERROR, "capture.read_errors")                                                          \
     X(NOT_TRANSPORT, "engine.not_tcp_udp")                                                         \
     X(REASSEMBLED_DROPPED, "engine.reassembled_not_decoded")                                       \
     X(EGRESS_BYTES, "engine.egress_bytes_inspected")                                               \
@@ -48,8 +45,7 @@
     X(EDM_CANARY_VALUES, "edm.canary_values")                                                      \
     X(CANARY_ALERTS, "alert.canary_alerts")                                                        \
     X(ALERTS, "alert.alerts")                                                                      \
-    X(ALERT_TOO_LONG, "alert.too_long")                                                            \
-    X(OUTPUT_ERRORS, "output.write_errors")
+    X(ALERT_TOO_LONG, "alert.too_long")
 
 #define ENGINE_ENUM_(name, str) CTR_##name,
 enum engine_counter { LW_ENGINE_COUNTERS(ENGINE_ENUM_) CTR_MAX };
@@ -148,8 +144,7 @@ struct lw_engine {
     lw_defrag *defrag;
     lw_stream_pool stream_pool;
     lw_app_limits app_limits;
-    uint64_t now_us;        /* largest packet time seen */
-    uint64_t next_stats_us; /* packet time of the next periodic stats line */
+    uint64_t now_us; /* largest packet or tick time seen */
     uint8_t kind_severity[LW_SIG_MAX_KINDS];
 
     uint64_t decode_ctr[LW_DECODE_CTR_MAX];

@@ -70,6 +70,22 @@ expect bad_regex 2 'sigs\.yaml.*4242.*line 2' -- -c "$cfg" --set signatures="$tm
     -r "$pcap"
 expect missing_signatures 2 'gone\.yaml' -- -c "$cfg" --set signatures="$tmp/gone.yaml" -r "$pcap"
 expect output_dir_missing 2 '/nonexistent/eve\.json' -- -c "$cfg" -r "$pcap" -o /nonexistent/eve.json
+expect files_and_iface 2 'not both' -- -c "$cfg" -r "$pcap" -i lo
+expect no_such_iface 2 'no-such-if0' -- -c "$cfg" -i no-such-if0 -o "$tmp/eve.json"
+expect bad_bpf 2 "bpf 'tcp port banana'" -- -c "$cfg" --set 'capture.bpf=tcp port banana' \
+    -r "$pcap" -o "$tmp/eve.json"
+expect bad_output_spec 2 'syslog:local9' -- -c "$cfg" --set outputs=syslog:local9 -r "$pcap"
+expect group_without_user 2 'needs --user' -- -c "$cfg" --group nogroup -r "$pcap"
+expect check_config_ok 0 '' -- --check-config -c "$cfg"
+grep -q 'configuration OK' "$tmp/out" || {
+    echo "FAIL check_config_ok: stdout does not say 'configuration OK'"
+    fail=$((fail + 1))
+}
+expect check_config_bad 2 'typo\.yaml:3:.*thresold' -- --check-config -c "$tmp/typo.yaml"
+expect check_config_bad_bpf 2 "capture\.bpf 'port banana'" -- --check-config -c "$cfg" \
+    --set 'capture.bpf=port banana'
+# -i needs no capture privilege to be refused cleanly when it does not exist;
+# a live capture is tested in check_live.sh.
 if [ -w /dev/full ]; then
     expect output_full 1 'could not be written' -- -c "$cfg" -r "$pcap" -o /dev/full
 fi

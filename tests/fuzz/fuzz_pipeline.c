@@ -77,6 +77,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lw_engine_finish(e);
     lw_engine_free(e);
     lw_capture_close(cap);
-    lw_output_close(out);
+    lw_output_close(out, 0);
     return 0;
 }

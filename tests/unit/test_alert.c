@@ -145,11 +145,19 @@ static void test_stats_line(void **state)
     (void)state;
     lw_stat st[] = {{"decode.pkts", 11}, {"decode.ipv4.truncated", 0}, {"alert.alerts", 1}};
     char buf[512];
-    size_t n = lw_stats_format(1709283600000000ull, st, 3, buf, sizeof(buf));
+    size_t n = lw_stats_format(1709283600000000ull, -1, st, 3, buf, sizeof(buf));
     assert_true(n > 0);
     assert_string_equal(buf, "{\"timestamp\":\"2024-03-01T09:00:00.000000+0000\","
                              "\"event_type\":\"stats\",\"stats\":{\"decode.pkts\":11,"
                              "\"decode.ipv4.truncated\":0,\"alert.alerts\":1}}\n");
+    /* one worker's line says which */
+    n = lw_stats_format(1709283600000000ull, 3, st, 1, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_string_equal(buf, "{\"timestamp\":\"2024-03-01T09:00:00.000000+0000\","
+                             "\"event_type\":\"stats\",\"worker\":3,\"stats\":{"
+                             "\"decode.pkts\":11}}\n");
+    /* too small a buffer: 0, never a cut line */
+    assert_int_equal(lw_stats_format(1709283600000000ull, -1, st, 3, buf, 40), 0);
 }
 
 static void test_proto_names(void **state)
