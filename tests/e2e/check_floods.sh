@@ -11,7 +11,12 @@
 # queries with maximal names, 100,000 overlap-evasion attempts, and 20,000
 # out-of-order TCP segments behind holes that are never filled. Each also carries an
 # ordinary HTTP POST of 25 distinct emails (10.1.2.3 -> 203.0.113.50) spread through
-# the middle of the flood. Every run uses the same small caps:
+# the middle of the flood. A sixth run streams one HTTP POST with a 32 MiB body
+# (LW_FLOOD_BODY; 1 GiB when LW_FLOOD_SCALE > 1, as under make stress) straight
+# from the generator into the sensor's stdin (-r -, nothing written to disk): log-like
+# filler with 25 customer records (name, email) in the middle, from 10.1.2.5 to
+# 203.0.113.60, and the 25-email POST from 10.1.2.3 sent 3 s into it. Every run uses
+# the same small caps:
 #
 #   flow.max_flows=20000 stream.memcap=1mb stream.max_buffer=256kb
 #   defrag.max_trains=5000 defrag.memcap=4mb stats.interval=1s
@@ -25,8 +30,15 @@
 #         and buffered_bytes <= 4 MiB in every stats line
 #   ooo   stream.memcap_reached + stream.flow_cap_reached > 0; buffered_bytes
 #         <= 1 MiB in every stats line
+#   body  one alert with distinct 25 for the records inside the body (stream.depth
+#         is 0: everything is inspected); stream.bytes_delivered, app.http.body_bytes
+#         and engine.egress_bytes_inspected each at least the body size;
+#         stream.depth_reached and stream.gap 0; buffered_bytes <= 1 MiB in every
+#         stats line; and RSS(body) - RSS(baseline) < stream.memcap + 64 MiB, a
+#         bound that does not grow with the body
 # Peak RSS of each run (wait4's ru_maxrss for that process alone) is compared with a
-# baseline run of the same binary on the POST alone:
+# baseline run of the same binary on the POST alone (the counters are read from
+# the totals line, the last stats line without a "worker" key):
 #   RSS(flood) - RSS(baseline) < stream.memcap + defrag.memcap
 #                                + flow.max_flows x 1 KiB + 64 MiB
 # and the figures are printed. ASAN_OPTIONS gets quarantine_size_mb=16 for every
@@ -38,8 +50,9 @@
 # defrag evicts the oldest datagrams rather than drop new fragments (a regression
 # test for the earlier drop-new policy, which let the flood blind reassembly).
 #
-# LW_FLOOD_SCALE (default 1) scales the flood sizes. Exit 0 pass, 1 fail, 77 skip
-# (no python3).
+# LW_FLOOD_SCALE (default 1) scales the flood sizes; LW_FLOOD_BODY sets the body
+# size (32m, 1g, ...). bench/floods_full.sh runs the floods at the issue's full sizes.
+# Exit 0 pass, 1 fail, 77 skip (no python3).
 set -u
 FRAG_LEAK_MUST_ALERT=1
 
@@ -71,6 +84,10 @@ import time
 binary, top, tmp, frag_leak_must_alert = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 SCALE = float(os.environ.get("LW_FLOOD_SCALE", "1"))
 MIB = 1024 * 1024
+BODY_ARG = os.environ.get("LW_FLOOD_BODY") or ("1g" if SCALE > 1 else "32m")
+BODY = int(float(BODY_ARG[:-1]) * {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[BODY_ARG[-1].lower()]
+           if BODY_ARG[-1:].lower() in "kmg" else int(BODY_ARG))
+TIME_LIMIT = 150 * max(1.0, SCALE)
 MAX_FLOWS, STREAM_MEMCAP, STREAM_MAX_BUFFER = 20000, 1 * MIB, 256 * 1024
 MAX_TRAINS, DEFRAG_MEMCAP = 5000, 4 * MIB
 MAX_PAIRS = 8192
@@ -85,6 +102,8 @@ SETTINGS = ["flow.max_flows=%d" % MAX_FLOWS, "stream.memcap=1mb", "stream.max_bu
 RSS_BOUND = STREAM_MEMCAP + DEFRAG_MEMCAP + MAX_FLOWS * 1024 + BURST_BOUND + 64 * MIB
 LEAK = ('"src_ip":"10.1.2.3"', '"dest_ip":"203.0.113.50"')
 FRAG_LEAK = ('"src_ip":"10.1.2.4"', '"dest_ip":"203.0.113.51"')
+BODY_LEAK = ('"src_ip":"10.1.2.5"', '"dest_ip":"203.0.113.60"')
+BODY_RSS_BOUND = STREAM_MEMCAP + 64 * MIB
 
 failures = []
 
@@ -95,16 +114,25 @@ def fail(msg):
 
 
 def run(name):
-    """Runs the sensor on NAME.pcap; returns (stats lines, alert lines, maxrss bytes, seconds)."""
+    """Runs the sensor on NAME.pcap, or on the body flood streamed from the
+    generator; returns (totals stats lines, alert lines, maxrss bytes, seconds)."""
     out, err = os.path.join(tmp, name + ".json"), os.path.join(tmp, name + ".stderr")
     args = [binary, "-c", os.path.join(top, "etc/leakwatch.yaml")]
     for s in SETTINGS:
         args += ["--set", s]
-    args += ["-r", os.path.join(tmp, name + ".pcap"), "-o", out]
+    gen = None
     t0 = time.monotonic()
     with open(err, "wb") as errfh:
-        p = subprocess.Popen(args, cwd=top, stdin=subprocess.DEVNULL, stdout=errfh, stderr=errfh)
-        deadline = t0 + 150
+        if name == "body":
+            gen = subprocess.Popen([sys.executable, os.path.join(top, "tests/tools/gen_floods.py"), "--stream",
+                                    "body", str(BODY)], stdout=subprocess.PIPE, stderr=errfh)
+            args += ["-r", "-", "-o", out]
+            p = subprocess.Popen(args, cwd=top, stdin=gen.stdout, stdout=errfh, stderr=errfh)
+            gen.stdout.close()  # the sensor holds the only read end
+        else:
+            args += ["-r", os.path.join(tmp, name + ".pcap"), "-o", out]
+            p = subprocess.Popen(args, cwd=top, stdin=subprocess.DEVNULL, stdout=errfh, stderr=errfh)
+        deadline = t0 + TIME_LIMIT
         while True:
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
             if pid:
@@ -112,9 +140,11 @@ def run(name):
             if time.monotonic() > deadline:
                 p.kill()
                 pid, status, ru = os.wait4(p.pid, 0)
-                fail("%s: killed after 150 s" % name)
+                fail("%s: killed after %d s" % (name, TIME_LIMIT))
                 break
             time.sleep(0.02)
+        if gen is not None and gen.wait() != 0:
+            fail("%s: the generator failed (exit %d)" % (name, gen.returncode))
     secs = time.monotonic() - t0
     p.returncode = 0  # reaped by wait4 above; keep Popen from waiting again
     rc = os.waitstatus_to_exitcode(status)
@@ -134,7 +164,9 @@ def run(name):
         with open(out, encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 if '"event_type":"stats"' in line:
-                    stats.append(json.loads(line)["stats"])
+                    ev = json.loads(line)
+                    if "worker" not in ev:  # per-worker lines come before their totals line
+                        stats.append(ev["stats"])
                 elif '"event_type":"alert"' in line:
                     alerts.append(line)
     if not stats:
@@ -143,12 +175,12 @@ def run(name):
     return stats, alerts, ru.ru_maxrss * 1024, secs
 
 
-def check_leak(name, alerts):
-    mine = [a for a in alerts if all(k in a for k in LEAK)]
+def check_leak(name, alerts, pair=LEAK, what="the 25-email POST"):
+    mine = [a for a in alerts if all(k in a for k in pair)]
     if len(mine) != 1:
-        fail("%s: %d alerts for the 25-email POST, expected 1" % (name, len(mine)))
+        fail("%s: %d alerts for %s, expected 1" % (name, len(mine), what))
     elif '"distinct":25,' not in mine[0]:
-        fail("%s: the POST's alert does not report distinct 25" % name)
+        fail("%s: the alert for %s does not report distinct 25" % (name, what))
 
 
 def c(stats, key):
@@ -162,7 +194,7 @@ print("RSS bound over baseline: %.1f MiB (caps %.0f + flows %.1f + burst keys %.
       (RSS_BOUND / MIB, (STREAM_MEMCAP + DEFRAG_MEMCAP) / MIB, MAX_FLOWS * 1024 / MIB,
        BURST_BOUND / MIB))
 
-for name in ("syn", "frag", "ooo", "dns", "overlap"):
+for name in ("syn", "frag", "ooo", "dns", "overlap", "body"):
     stats, alerts, rss, secs = run(name)
     last = stats[-1]
     check_leak(name, alerts)
@@ -215,6 +247,25 @@ for name in ("syn", "frag", "ooo", "dns", "overlap"):
         if peak_b > STREAM_MEMCAP:
             fail("overlap: stream.buffered_bytes %d > %d" % (peak_b, STREAM_MEMCAP))
         extra = "peak buffered_bytes %d" % peak_b
+    elif name == "body":
+        shown = ["stream.bytes_delivered", "app.http.body_bytes", "engine.egress_bytes_inspected",
+                 "stream.depth_reached", "stream.gap", "match.validated.email"]
+        check_leak(name, alerts, BODY_LEAK, "the records inside the %s body" % BODY_ARG)
+        for k in ("stream.bytes_delivered", "app.http.body_bytes", "engine.egress_bytes_inspected"):
+            if c(last, k) < BODY:
+                fail("body: %s %d < body size %d" % (k, c(last, k), BODY))
+        for k in ("stream.depth_reached", "stream.gap"):
+            if c(last, k) != 0:
+                fail("body: %s %d, expected 0" % (k, c(last, k)))
+        peak_b = max(c(s, "stream.buffered_bytes") for s in stats)
+        if peak_b > STREAM_MEMCAP:
+            fail("body: stream.buffered_bytes %d > %d" % (peak_b, STREAM_MEMCAP))
+        if len(stats) < 2:
+            fail("body: no interval stats line during the body")
+        if rss - base_rss >= BODY_RSS_BOUND:
+            fail("body: RSS grew by %.1f MiB, bound %.1f MiB" % ((rss - base_rss) / MIB, BODY_RSS_BOUND / MIB))
+        extra = "%s body at %.0f MB/s, peak buffered_bytes %d, leak in the body and leak beside it alerted" % (
+            BODY_ARG, BODY / 1e6 / secs, peak_b)
     else:
         shown = ["stream.out_of_order_segments", "stream.memcap_reached", "stream.flow_cap_reached", "stream.gap"]
         if c(last, "stream.memcap_reached") + c(last, "stream.flow_cap_reached") <= 0:

@@ -2,11 +2,15 @@
 """gen_floods.py - writes the flood captures that tests/e2e/check_floods.sh replays.
 
     python3 tests/tools/gen_floods.py OUTDIR [SCALE]
+    python3 tests/tools/gen_floods.py --stream NAME [COUNT | BODY_SIZE]
 
 They are generated at test time into a temporary directory and never committed
 (the largest is ~100 MB). SCALE (default 1.0) multiplies the number of flood
-packets, for trying the test at other sizes. Only the Python 3 standard library
-is used and the output is deterministic (fixed clock, seeded random.Random).
+packets, for trying the test at other sizes. --stream writes one capture
+(NAME.pcap below, COUNT flood packets, or "body") to standard output instead, for
+floods too large to write to disk: check_floods.sh and bench/floods_full.sh pipe
+it into the sensor's stdin (-r -). Only the Python 3 standard library is used
+and the output is deterministic (fixed clock, seeded random.Random).
 
 Every flood carries one real leak: an ordinary HTTP POST of 25 distinct emails
 from 10.1.2.3 to 203.0.113.50:80, its packets spread through the middle of the
@@ -29,6 +33,16 @@ The flood packets themselves hold no PII.
                   first 400 bytes of the stream never come, shuffled within
                   windows of 32 segments, 50 us apart: 20,000 out-of-order
                   segments in all, 8 MB waiting for a hole that is never filled.
+  dns.pcap        100,000 DNS queries with maximal names, 10 us apart.
+  overlap.pcap    100,000 overlap-evasion attempts on 4 connections whose first
+                  segment never comes.
+  body (--stream only)  one HTTP POST from 10.1.2.5 to 203.0.113.60:80 whose
+                  body is BODY_SIZE bytes (default 32m; 1g for the full run) of
+                  log-like filler without PII, with 25 customer records (name,
+                  email) in its middle across a segment boundary, spread over
+                  about 4 s of packet time; the 25-email POST starts 3 s in,
+                  during the body. Generated as it is written, at a few hundred
+                  MB/s: the body is never held in memory.
 
 The pcap writer and packet builders come from gen_pcaps.py, next to this file.
 """
@@ -46,10 +60,10 @@ FLOOD_STEP_US = 10
 LEAK_START_US = 500000  # the leak's first packet, from T0
 
 
-def leak_records():
-    """(ts_us, frame) of the 25-email POST, starting LEAK_START_US after T0."""
+def leak_records(start_us=LEAK_START_US):
+    """(ts_us, frame) of the 25-email POST, starting start_us after T0."""
     rng = random.Random("leakwatch-flood-leak")
-    cap = g.Capture(start_us=g.T0_S * 1000000 + LEAK_START_US)
+    cap = g.Capture(start_us=g.T0_S * 1000000 + start_us)
     f = g.Fake("leakwatch-flood-leak-records")
     body = "".join("%s\n" % f.email(f.name()) for _ in range(25)).encode()
     g.post_csv(cap, rng, g.Ports(), "10.1.2.3", "203.0.113.50", body, path="/crm/contacts/import")
@@ -173,46 +187,225 @@ def overlap_flood(n, conns=4, seg=400, step_us=20):
                 yield t, eth(g.ipv4_header(src, dst, g.PROTO_TCP, len(tcp), (k * conns + c) & 0xFFFF) + tcp)
 
 
+BODY_CLI, BODY_SRV = "10.1.2.5", "203.0.113.60"
+BODY_LEAK_ROWS = 25
+BODY_SPAN_US = 4000000  # the body's packets are spread over about 4 s of packet time
+BODY_LEAK_AT_US = 3000000  # the second leak (the 25-email POST) starts 3 s into the body
+BODY_MIN = 16 * 1024
+
+
+def filler_blocks(k=16, size=1448):
+    """k distinct blocks of size bytes of log-like text with no PII: no '@', no
+    run of more than four digits, each block starting with a digit and ending
+    with a newline, so that no longer run forms across block boundaries."""
+    words = ["inventory", "sync", "shelf", "batch", "pallet", "aisle", "ok", "retry", "queued", "done"]
+    blocks = []
+    for b in range(k):
+        lines, n, i = [], 0, 0
+        while n < size:
+            line = "%04d %s %s: %s items %d, aisle %d, crate %s-%d; filler text without personal data\n" % (
+                (b * 97 + i) % 10000, words[(b + i) % 10], words[(b * 3 + i) % 10], words[i % 10],
+                (b * 31 + i * 7) % 1000, i % 40, "ABCDEFGH"[(b + i) % 8], (i * 13) % 100)
+            lines.append(line)
+            n += len(line)
+            i += 1
+        blocks.append(("".join(lines)[:size - 1] + "\n").encode())
+    return blocks
+
+
+def _fold(x):
+    while x >> 16:
+        x = (x & 0xFFFF) + (x >> 16)
+    return x
+
+
+def _word_sum(data):
+    if len(data) % 2:
+        data += b"\0"
+    return sum(struct.unpack("!%dH" % (len(data) // 2), data))
+
+
+def http_body_flood(size, mss=1448, ack_every=16):
+    """One HTTP POST from BODY_CLI to BODY_SRV:80 whose body is `size` bytes:
+    filler (filler_blocks) with BODY_LEAK_ROWS customer records (name, email)
+    in the middle, straddling a segment boundary; the server ACKs every
+    ack_every segments, answers 201 and the client closes. Yields (ts_us, frame)
+    as it goes (the whole body is never held): most segments are one of a few
+    filler blocks whose checksum sums are computed once, so the generator runs
+    at a few hundred MB/s."""
+    if size < BODY_MIN:
+        raise ValueError("body size must be at least %d" % BODY_MIN)
+    rng = random.Random("leakwatch-flood-body")
+    cap = g.Capture()
+    s = g.TcpSession(cap, rng, BODY_CLI, 50123, BODY_SRV, 80, mss=mss)
+    s.handshake()
+    for ts, frame, _ in cap.records:
+        yield ts, frame
+    t = cap.now_us
+    head = g.http_request("POST", "/inventory/export", "sync.example.net", b"", "text/csv")
+    head = head.replace(b"Content-Length: 0", b"Content-Length: %d" % size)
+    blocks = filler_blocks(size=mss)
+    f = g.Fake("leakwatch-flood-body-records")
+    records = f.rows(BODY_LEAK_ROWS, ["name", "email"])
+    # The middle: three segments, the records starting 700 bytes into the first.
+    middle = blocks[0][:700] + records
+    middle += (blocks[1] * 3)[:3 * mss - len(middle) - 1] + b"\n"
+    first = head + blocks[2][:mss - len(head)]
+    rest = size - (mss - len(head)) - len(middle)
+    n_full, tail = divmod(rest, mss)
+    n_before = n_full // 2
+    nseg = 1 + n_full + 3 + (1 if tail else 0)
+    step = max(1, BODY_SPAN_US // nseg)
+
+    cli, srv = s.cli, s.srv
+    eth_c = g.link_ethernet(g.ipv4_header(cli, srv, g.PROTO_TCP, 0, 0))[:14]
+    ip_st = struct.Struct("!BBHHHBBH4s4s")
+    tcp_st = struct.Struct("!HHIIBBHHH")
+    ack = s.ack["c"]
+    hdr_const = s.cport + s.sport + (ack >> 16) + (ack & 0xFFFF) + ((5 << 12) | g.TCP_ACK) + 64240
+    ip_const = _word_sum(ip_st.pack(0x45, 0, 0, 0, 0x4000, 64, g.PROTO_TCP, 0, cli, srv))
+    pseudo_const = _word_sum(cli + srv) + g.PROTO_TCP
+    block_sums = [_word_sum(b) for b in blocks]
+    seq0 = s.seq["c"]
+    ident = 0x1000
+
+    def segment(seq, payload, psum, flags):
+        nonlocal ident
+        ident = (ident + 1) & 0xFFFF
+        tl = 40 + len(payload)
+        seq &= 0xFFFFFFFF
+        c = ~_fold(pseudo_const + 20 + len(payload) + hdr_const + (flags - g.TCP_ACK) + (seq >> 16) +
+                   (seq & 0xFFFF) + psum) & 0xFFFF
+        ipc = ~_fold(ip_const + tl + ident) & 0xFFFF
+        return (eth_c + ip_st.pack(0x45, 0, tl, ident, 0x4000, 64, g.PROTO_TCP, ipc, cli, srv) +
+                tcp_st.pack(s.cport, s.sport, seq, ack, 5 << 4, flags, 64240, c, 0) + payload)
+
+    def acks(upto):
+        a = g.Capture(start_us=t)
+        s.cap = a
+        s.seq["c"] = seq0
+        s.ack["s"] = (seq0 + upto) & 0xFFFFFFFF
+        s._emit("s", g.TCP_ACK, step=0)
+        return a.records[0][1]
+
+    off = 0
+    k = 0
+
+    def emit(payload, psum=None, flags=g.TCP_ACK):
+        nonlocal off, k, t
+        t += step
+        frame = segment(seq0 + off, payload, _word_sum(payload) if psum is None else psum, flags)
+        off += len(payload)
+        k += 1
+        out = [(t, frame)]
+        if k % ack_every == 0:
+            out.append((t, acks(off)))
+        return out
+
+    yield from emit(first)
+    for j in range(n_full):
+        if j == n_before:
+            for m in range(3):
+                yield from emit(middle[m * mss:(m + 1) * mss])
+        b = j % len(blocks)
+        yield from emit(blocks[b], block_sums[b])
+    if n_full == n_before:
+        for m in range(3):
+            yield from emit(middle[m * mss:(m + 1) * mss])
+    if tail:
+        yield from emit(blocks[3][:tail - 1] + b"\n", None, g.TCP_ACK | g.TCP_PSH)
+    assert off == len(head) + size
+    end = g.Capture(start_us=t)
+    s.cap = end
+    s.seq["c"] = seq0
+    s._advance("c", off)
+    s._emit("s", g.TCP_ACK, step=step)
+    s.send("s", g.http_response("201 Created", b'{"status":"ok"}\n', "application/json"))
+    s.close()
+    for ts, frame, _ in end.records:
+        yield ts, frame
+
+
 def write_pcap(path, flood, leak):
-    """Merges the flood and the leak by time into a classic pcap."""
+    """Merges the flood and the leak by time into a classic pcap at path (a
+    file name, or an open binary file such as sys.stdout.buffer)."""
+    if isinstance(path, str):
+        with open(path, "wb") as fh:
+            return write_pcap(fh, flood, leak)
+    fh = path
     leak = list(leak)
     li = 0
     n = 0
-    with open(path, "wb") as fh:
-        fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, g.LINKTYPE_ETHERNET))
+    rec = struct.Struct("<IIII")
+    fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, g.LINKTYPE_ETHERNET))
 
-        def put(ts, frame):
-            fh.write(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(frame), len(frame)))
-            fh.write(frame)
+    def put(ts, frame):
+        fh.write(rec.pack(ts // 1000000, ts % 1000000, len(frame), len(frame)))
+        fh.write(frame)
 
-        for ts, frame in flood:
-            while li < len(leak) and leak[li][0] <= ts:
-                put(*leak[li])
-                li += 1
-            put(ts, frame)
-            n += 1
-        for rec in leak[li:]:
-            put(*rec)
+    for ts, frame in flood:
+        while li < len(leak) and leak[li][0] <= ts:
+            put(*leak[li])
+            li += 1
+        put(ts, frame)
+        n += 1
+    for r in leak[li:]:
+        put(*r)
     return n
 
 
+def parse_size(text):
+    """'1g', '32m', '64k' or a byte count."""
+    mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:].lower(), 1)
+    return int(float(text[:-1] if mult > 1 else text) * mult)
+
+
+FLOODS = {
+    # name: (flood generator for n, default n, extra leak records)
+    "baseline": (lambda n: iter(()), 0, lambda: []),
+    "syn": (syn_flood, 200000, lambda: []),
+    "frag": (frag_flood, 100000, lambda: fragmented_leak_records(800000)),
+    "ooo": (ooo_flood, 20000, lambda: []),
+    "dns": (dns_flood, 100000, lambda: []),
+    "overlap": (overlap_flood, 100000, lambda: []),
+}
+
+
+def stream(name, count):
+    """Writes one capture to standard output, never to disk: the way to run a
+    flood larger than the disk should hold (body 1g, syn 2000000)."""
+    out = sys.stdout.buffer
+    try:
+        if name == "body":
+            n = write_pcap(out, http_body_flood(parse_size(count or "32m")), leak_records(BODY_LEAK_AT_US))
+        else:
+            make, default, extra = FLOODS[name]
+            n = write_pcap(out, make(int(count) if count else default), sorted(leak_records() + extra()))
+        out.flush()
+    except BrokenPipeError:
+        # the reader is gone (it failed or was killed): say so and stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        print("gen_floods.py: %s: reader closed the pipe" % name, file=sys.stderr)
+        return 1
+    print("%s: %d flood packets" % (name, n), file=sys.stderr)
+    return 0
+
+
 def main():
-    if len(sys.argv) not in (2, 3):
-        print("usage: gen_floods.py OUTDIR [SCALE]", file=sys.stderr)
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--stream" and (sys.argv[2] in FLOODS or sys.argv[2] == "body"):
+        return stream(sys.argv[2], sys.argv[3] if len(sys.argv) == 4 else None)
+    if len(sys.argv) not in (2, 3) or sys.argv[1].startswith("-"):
+        print("usage: gen_floods.py OUTDIR [SCALE]\n"
+              "       gen_floods.py --stream {%s,body} [COUNT | BODY_SIZE]" % ",".join(FLOODS), file=sys.stderr)
         return 2
     out = sys.argv[1]
     scale = float(sys.argv[2]) if len(sys.argv) == 3 else 1.0
     os.makedirs(out, exist_ok=True)
     leak = leak_records()
-    jobs = [("baseline.pcap", iter(())), ("syn.pcap", syn_flood(int(200000 * scale))),
-            ("frag.pcap", frag_flood(int(100000 * scale))), ("ooo.pcap", ooo_flood(int(20000 * scale))),
-            ("dns.pcap", dns_flood(int(100000 * scale))),
-            ("overlap.pcap", overlap_flood(int(100000 * scale)))]
-    for name, flood in jobs:
-        path = os.path.join(out, name)
-        extra = fragmented_leak_records(800000) if name == "frag.pcap" else []
-        n = write_pcap(path, flood, sorted(leak + extra))
-        print("%-14s %8d flood packets %11d bytes" % (name, n, os.path.getsize(path)))
+    for name, (make, default, extra) in FLOODS.items():
+        path = os.path.join(out, name + ".pcap")
+        n = write_pcap(path, make(int(default * scale)), sorted(leak + extra()))
+        print("%-14s %8d flood packets %11d bytes" % (name + ".pcap", n, os.path.getsize(path)))
     return 0
 
 
