@@ -7,7 +7,8 @@
 # Debian 12 packages the build, the tests and the fuzzers need.
 DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-dev \
 	libpcap-dev libhyperscan-dev libmaxminddb-dev libcmocka-dev zlib1g-dev \
-	libyaml-dev libsodium-dev libssl-dev libpsl-dev python3
+	libyaml-dev libsodium-dev libssl-dev libpsl-dev python3 \
+	libmaxmind-db-writer-perl iproute2 tcpreplay
 
 BUILD        ?= build
 TEST_BUILD   ?= build-test

@@ -40,9 +40,45 @@
  * non-negative and the key LRU stays sorted by last activity, which lets
  * lw_burst_expire stop at the first key still alive.
  *
+ * Estimated keys (cfg->exact_limit > 0). The value limit is then
+ * exact_limit instead of max_values, and a new value beyond it switches the
+ * key to estimation instead of being capped: the exact values are added to a
+ * windowed HyperLogLog (hll.h) oldest first, each at its own time (the LRU
+ * order makes the times non-decreasing, as the sketch needs), then freed;
+ * so is the new value, and burst.keys_estimated counts the switch. What an
+ * estimated key keeps and how it answers:
+ *   distinct   - the sketch's estimate at the last add, capped to
+ *                UINT32_MAX; the threshold and cool-down use it unchanged.
+ *   per_kind   - the estimate split by kind, kept summing to `distinct`:
+ *                the exact counts at the switch, then each rise of the
+ *                estimate is credited to the kind of the value whose add
+ *                raised it, and a fall (sub-windows leaving) scales all kinds
+ *                down in proportion (largest remainder). A rise happens only
+ *                when a value lifts a register, and its size is about the
+ *                number of values such a lift stands for, so the split
+ *                follows the kind mix of new values; expiry is assumed to
+ *                remove kinds in proportion, which it need not.
+ *   growth     - the sum of the estimate's rises since the alert, credited
+ *                per kind the same way (lw_burst_growth).
+ *   values_new - counts adds that lifted a register above the window (a
+ *                proof the value is new); most new values of a large set do
+ *                not, so this counter undercounts for estimated keys.
+ *   samples    - up to cfg->samples live values (hash, time, masked form),
+ *                taken oldest first from the exact set at the switch and then
+ *                from new values while there is room; a repeat refreshes its
+ *                sample's time and a sample leaves with the window.
+ *   first_ts   - the earliest add time among the sub-windows the estimate
+ *                counts (up to one sub-window before the true oldest value).
+ * A key never goes back to exact counting; it leaves with expiry or
+ * eviction, which frees the sketch. With exact_limit the per-key memory
+ * bound is max(exact_limit * 144 bytes, sizeof(hmode) + lw_hll_bytes: about
+ * 19 KiB); lw_burst_bytes reports what the table holds.
+ *
  * Work per call is bounded: lw_burst_add expires at most max_values values
  * of its own key (amortized O(1): each value is removed once) and fills a
- * report in O(max_values); lw_burst_expire drops at most `budget` keys.
+ * report in O(max_values); a switch is O(exact_limit) once per key; an add
+ * to an estimated key is O(samples) plus the sketch's bounded work;
+ * lw_burst_expire drops at most `budget` keys.
  */
 #include "leakwatch/burst.h"
 
@@ -50,6 +86,8 @@
 #include <string.h>
 
 #include <sodium.h>
+
+#include "leakwatch/hll.h"
 
 #define NAME_(name, str) [LW_BURST_CTR_##name] = str,
 const char *const lw_burst_counter_names[LW_BURST_CTR_MAX] = {LW_BURST_COUNTERS(NAME_)};
@@ -68,6 +106,19 @@ typedef struct bval {
 } bval;
 
 _Static_assert(sizeof(bval) <= 128, "value entry size documented above");
+
+/* A live sample of an estimated key. */
+typedef struct hsample {
+    uint64_t h, ts;
+    char masked[LW_PII_MASK_MAX];
+} hsample;
+
+/* What an estimated key keeps instead of its values. */
+typedef struct hmode {
+    lw_hll *hll;
+    uint32_t nsamples;
+    hsample s[LW_BURST_MAX_SAMPLES]; /* oldest first */
+} hmode;
 
 typedef struct bkey {
     struct bkey *hnext;         /* bucket chain; free list link */
@@ -91,6 +142,7 @@ typedef struct bkey {
     uint32_t head, tail; /* oldest, newest */
     uint32_t *idx;       /* open addressing: entry index + 1, 0 = empty */
     uint32_t idx_mask;
+    hmode *hm; /* estimated key: the sketch; values and idx are then empty */
 } bkey;
 
 struct lw_burst {
@@ -102,6 +154,8 @@ struct lw_burst {
     bkey *free_keys;
     bkey *lru_head, *lru_tail; /* least recently active first */
     uint64_t latest;           /* latest packet time seen */
+    uint32_t vlimit;           /* values per key: exact_limit, else max_values */
+    size_t bytes;              /* allocated, for lw_burst_bytes */
 };
 
 /* ---- hashing ------------------------------------------------------------ */
@@ -210,7 +264,7 @@ static void idx_delete(bkey *k, uint32_t i)
 }
 
 /* Grows the value storage to `newcap` entries and rebuilds the index. */
-static bool grow_values(bkey *k, uint32_t newcap)
+static bool grow_values(lw_burst *b, bkey *k, uint32_t newcap)
 {
     uint32_t isize = 1;
     while (isize < 2 * newcap)
@@ -223,6 +277,9 @@ static bool grow_values(bkey *k, uint32_t newcap)
         free(idx);
         return false;
     }
+    b->bytes += (size_t)(newcap - k->cap) * sizeof(*vals) + (size_t)isize * sizeof(*idx);
+    if (k->idx)
+        b->bytes -= ((size_t)k->idx_mask + 1) * sizeof(*idx);
     free(k->idx);
     k->vals = vals;
     k->cap = newcap;
@@ -234,7 +291,7 @@ static bool grow_values(bkey *k, uint32_t newcap)
 }
 
 /* A free entry index, growing the storage if needed; NIL on failure. The
- * caller guarantees distinct < max_values, so growth is allowed. */
+ * caller guarantees distinct < vlimit, so growth is allowed. */
 static uint32_t alloc_slot(lw_burst *b, bkey *k)
 {
     if (k->free_slot != NIL) {
@@ -244,9 +301,9 @@ static uint32_t alloc_slot(lw_burst *b, bkey *k)
     }
     if (k->used == k->cap) {
         uint32_t newcap = k->cap ? k->cap * 2 : INITIAL_VALUES;
-        if (newcap > b->cfg.max_values)
-            newcap = b->cfg.max_values;
-        if (newcap <= k->cap || !grow_values(k, newcap)) {
+        if (newcap > b->vlimit)
+            newcap = b->vlimit;
+        if (newcap <= k->cap || !grow_values(b, k, newcap)) {
             b->ctr[LW_BURST_CTR_ALLOC_FAILED]++;
             return NIL;
         }
@@ -298,6 +355,20 @@ static void expire_values(lw_burst *b, bkey *k, uint64_t now)
     }
 }
 
+/* Frees a key's exact values and index, leaving it with none. */
+static void free_values(lw_burst *b, bkey *k)
+{
+    b->bytes -= (size_t)k->cap * sizeof(*k->vals);
+    if (k->idx)
+        b->bytes -= ((size_t)k->idx_mask + 1) * sizeof(*k->idx);
+    free(k->vals);
+    free(k->idx);
+    k->vals = NULL;
+    k->idx = NULL;
+    k->cap = k->used = k->idx_mask = 0;
+    k->free_slot = k->head = k->tail = NIL;
+}
+
 /* ---- keys --------------------------------------------------------------- */
 
 static bkey *find_key(const lw_burst *b, uint64_t kh, const void *key, size_t len)
@@ -317,8 +388,12 @@ static void drop_key(lw_burst *b, bkey *k)
         *pp = k->hnext;
     lru_remove(b, k);
     /* masked samples only, but there is no reason to keep them */
-    free(k->vals);
-    free(k->idx);
+    free_values(b, k);
+    if (k->hm) {
+        b->bytes -= sizeof(*k->hm) + lw_hll_bytes(k->hm->hll);
+        lw_hll_free(k->hm->hll);
+        free(k->hm);
+    }
     memset(k, 0, sizeof(*k));
     k->hnext = b->free_keys;
     b->free_keys = k;
@@ -340,6 +415,7 @@ static bkey *new_key(lw_burst *b, uint64_t kh, const void *key, size_t len)
             b->ctr[LW_BURST_CTR_ALLOC_FAILED]++;
             return NULL;
         }
+        b->bytes += sizeof(*k);
     }
     k->khash = kh;
     k->key_len = (uint8_t)len;
@@ -359,14 +435,18 @@ static bkey *new_key(lw_burst *b, uint64_t kh, const void *key, size_t len)
 lw_burst *lw_burst_new(const lw_burst_config *cfg, uint64_t *counters)
 {
     if (!cfg || !counters || cfg->window_us == 0 || cfg->threshold == 0 || cfg->max_keys == 0 ||
-        cfg->max_keys > MAX_LIMIT || cfg->max_values < cfg->threshold ||
-        cfg->max_values > MAX_LIMIT || cfg->samples > LW_BURST_MAX_SAMPLES)
+        cfg->max_keys > MAX_LIMIT || cfg->samples > LW_BURST_MAX_SAMPLES ||
+        cfg->exact_limit > MAX_LIMIT)
+        return NULL;
+    /* estimated keys reach any threshold; capped ones only up to the cap */
+    if (cfg->exact_limit == 0 && (cfg->max_values < cfg->threshold || cfg->max_values > MAX_LIMIT))
         return NULL;
     lw_burst *b = calloc(1, sizeof(*b));
     if (!b)
         return NULL;
     b->cfg = *cfg;
     b->ctr = counters;
+    b->vlimit = cfg->exact_limit ? cfg->exact_limit : cfg->max_values;
     uint32_t n = 1;
     while (n < cfg->max_keys)
         n <<= 1;
@@ -376,6 +456,7 @@ lw_burst *lw_burst_new(const lw_burst_config *cfg, uint64_t *counters)
         return NULL;
     }
     b->mask = n - 1;
+    b->bytes = sizeof(*b) + (size_t)n * sizeof(*b->buckets);
     return b;
 }
 
@@ -410,11 +491,21 @@ static bool masked_seen(const lw_burst_report *r, const char *m)
     return false;
 }
 
-static void fill_report(const lw_burst *b, const bkey *k, lw_burst_report *r)
+static void fill_report(const lw_burst *b, const bkey *k, uint64_t now, lw_burst_report *r)
 {
     memset(r, 0, sizeof(*r));
     r->distinct = k->distinct;
     memcpy(r->per_kind, k->per_kind, sizeof(r->per_kind));
+    if (k->hm) {
+        if (!lw_hll_first(k->hm->hll, now, &r->first_ts_us))
+            r->first_ts_us = 0;
+        /* kept live, distinct and non-empty when added */
+        for (uint32_t i = 0; i < k->hm->nsamples && r->sample_count < b->cfg.samples; i++) {
+            memcpy(r->samples[r->sample_count], k->hm->s[i].masked, LW_PII_MASK_MAX);
+            r->sample_count++;
+        }
+        return;
+    }
     r->first_ts_us = k->head != NIL ? k->vals[k->head].ts : 0;
     /* oldest first: the values that started the burst; identical masked
      * forms of different values (two cards ending 1234) are shown once */
@@ -427,6 +518,13 @@ static void fill_report(const lw_burst *b, const bkey *k, lw_burst_report *r)
     }
 }
 
+static void copy_masked(char *dst, const char *src)
+{
+    size_t mlen = strnlen(src, LW_PII_MASK_MAX - 1);
+    memcpy(dst, src, mlen);
+    dst[mlen] = '\0';
+}
+
 /* Records a new value in k; false when it could not be tracked. */
 static bool insert_value(lw_burst *b, bkey *k, const lw_pii_value *v, uint64_t h, uint64_t now)
 {
@@ -437,9 +535,7 @@ static bool insert_value(lw_burst *b, bkey *k, const lw_pii_value *v, uint64_t h
     e->h = h;
     e->ts = now;
     e->kind = v->kind;
-    size_t mlen = strnlen(v->masked, LW_PII_MASK_MAX - 1);
-    memcpy(e->masked, v->masked, mlen);
-    e->masked[mlen] = '\0';
+    copy_masked(e->masked, v->masked);
     val_append(k, s);
     idx_insert(k, s);
     k->distinct++;
@@ -451,12 +547,181 @@ static bool insert_value(lw_burst *b, bkey *k, const lw_pii_value *v, uint64_t h
     return true;
 }
 
-bool lw_burst_add(lw_burst *b, const void *key, size_t key_len, const lw_pii_value *v,
-                  uint64_t now_us, lw_burst_report *report)
+/* ---- estimated keys ------------------------------------------------------ */
+
+/* Scales per_kind (which sums to `from` > 0) to sum to `to`: floors, then
+ * the remainder (fewer than LW_BURST_MAX_KINDS) to the largest fractions. */
+static void scale_kinds(uint32_t per_kind[LW_BURST_MAX_KINDS], uint32_t from, uint32_t to)
+{
+    uint64_t frac[LW_BURST_MAX_KINDS];
+    uint32_t sum = 0;
+    for (int i = 0; i < LW_BURST_MAX_KINDS; i++) {
+        uint64_t x = (uint64_t)per_kind[i] * to;
+        per_kind[i] = (uint32_t)(x / from);
+        frac[i] = x % from;
+        sum += per_kind[i];
+    }
+    while (sum < to) {
+        int best = 0;
+        for (int i = 1; i < LW_BURST_MAX_KINDS; i++)
+            if (frac[i] > frac[best])
+                best = i;
+        per_kind[best]++;
+        frac[best] = 0;
+        sum++;
+    }
+}
+
+/* Moves distinct to the estimate `est`, crediting a rise to `kind`; a fall
+ * scales all kinds. */
+static void follow_estimate(bkey *k, uint32_t est, uint16_t kind)
+{
+    if (est > k->distinct) {
+        uint32_t up = est - k->distinct;
+        k->per_kind[kind] += up;
+        if (k->cooling) {
+            k->grown += up;
+            k->grown_per_kind[kind] += up;
+        }
+    } else if (est < k->distinct) {
+        scale_kinds(k->per_kind, k->distinct, est);
+    }
+    k->distinct = est;
+}
+
+static uint32_t estimate(bkey *k, uint64_t now)
+{
+    uint64_t e = lw_hll_estimate(k->hm->hll, now);
+    return e > UINT32_MAX ? UINT32_MAX : (uint32_t)e;
+}
+
+static bool sample_mask_seen(const hmode *hm, const char *m)
+{
+    for (uint32_t i = 0; i < hm->nsamples; i++)
+        if (strcmp(hm->s[i].masked, m) == 0)
+            return true;
+    return false;
+}
+
+/* Keeps a sample of value (h, masked) seen at now: refreshes it when it is
+ * one, else takes it while there is room and its masked form is new. */
+static void keep_sample(const lw_burst *b, hmode *hm, uint64_t h, const char *masked, uint64_t now)
+{
+    for (uint32_t i = 0; i < hm->nsamples; i++) {
+        if (hm->s[i].h != h)
+            continue;
+        hsample x = hm->s[i];
+        memmove(&hm->s[i], &hm->s[i + 1], (hm->nsamples - i - 1) * sizeof(hsample));
+        x.ts = now;
+        hm->s[hm->nsamples - 1] = x;
+        return;
+    }
+    if (hm->nsamples >= b->cfg.samples || masked[0] == '\0')
+        return;
+    hsample *s = &hm->s[hm->nsamples];
+    copy_masked(s->masked, masked);
+    if (sample_mask_seen(hm, s->masked))
+        return;
+    s->h = h;
+    s->ts = now;
+    hm->nsamples++;
+}
+
+static void expire_samples(const lw_burst *b, hmode *hm, uint64_t now)
+{
+    uint32_t n = 0;
+    while (n < hm->nsamples && now - hm->s[n].ts >= b->cfg.window_us)
+        n++;
+    memmove(&hm->s[0], &hm->s[n], (hm->nsamples - n) * sizeof(hsample));
+    hm->nsamples -= n;
+}
+
+/* A value for an estimated key. */
+static void add_estimated(lw_burst *b, bkey *k, const lw_pii_value *v, uint64_t h, uint64_t now)
+{
+    hmode *hm = k->hm;
+    expire_samples(b, hm, now);
+    /* first what left the window (it can only fall), then what the value
+     * added: so a value arriving as old ones leave is still credited */
+    follow_estimate(k, estimate(k, now), v->kind);
+    if (lw_hll_add(hm->hll, h, now))
+        b->ctr[LW_BURST_CTR_VALUES_NEW]++;
+    keep_sample(b, hm, h, v->masked, now);
+    follow_estimate(k, estimate(k, now), v->kind);
+}
+
+/*
+ * Switches k, which holds vlimit exact values, to estimation and adds the
+ * new value v (hash h) to it. False, with k unchanged, when the sketch
+ * cannot be allocated.
+ */
+static bool to_estimated(lw_burst *b, bkey *k, const lw_pii_value *v, uint64_t h, uint64_t now)
+{
+    hmode *hm = calloc(1, sizeof(*hm));
+    lw_hll *hll = hm ? lw_hll_new(b->cfg.window_us) : NULL;
+    if (!hll) {
+        free(hm);
+        b->ctr[LW_BURST_CTR_ALLOC_FAILED]++;
+        return false;
+    }
+    hm->hll = hll;
+    b->bytes += sizeof(*hm) + lw_hll_bytes(hll);
+    /* oldest first, so the times the sketch sees never go back */
+    for (uint32_t s = k->head; s != NIL; s = k->vals[s].next) {
+        const bval *e = &k->vals[s];
+        lw_hll_add(hll, e->h, e->ts);
+        keep_sample(b, hm, e->h, e->masked, e->ts);
+    }
+    free_values(b, k);
+    k->hm = hm;
+    /* the exact counts, scaled to the sketch's view of the same values */
+    uint32_t folded = estimate(k, now);
+    if (folded != k->distinct && k->distinct > 0)
+        scale_kinds(k->per_kind, k->distinct, folded);
+    k->distinct = folded;
+    /* the new value is certainly new: it was not in the exact set */
+    b->ctr[LW_BURST_CTR_VALUES_NEW]++;
+    lw_hll_add(hll, h, now);
+    keep_sample(b, hm, h, v->masked, now);
+    follow_estimate(k, estimate(k, now), v->kind);
+    b->ctr[LW_BURST_CTR_KEYS_ESTIMATED]++;
+    return true;
+}
+
+/* ---- adding -------------------------------------------------------------- */
+
+/* Records v (hash h) in the key's set at now. */
+static void record_value(lw_burst *b, bkey *k, const lw_pii_value *v, uint64_t h, uint64_t now)
+{
+    if (k->hm) {
+        add_estimated(b, k, v, h, now);
+        return;
+    }
+    expire_values(b, k, now);
+    uint32_t pos = idx_find(k, h);
+    if (pos != NIL) {
+        uint32_t s = k->idx[pos] - 1;
+        k->vals[s].ts = now;
+        if (k->tail != s) {
+            val_unlink(k, s);
+            val_append(k, s);
+        }
+    } else if (k->distinct >= b->vlimit) {
+        if (!b->cfg.exact_limit || !to_estimated(b, k, v, h, now))
+            b->ctr[LW_BURST_CTR_VALUES_CAPPED]++;
+    } else if (insert_value(b, k, v, h, now)) {
+        b->ctr[LW_BURST_CTR_VALUES_NEW]++;
+    }
+}
+
+bool lw_burst_add_threshold(lw_burst *b, const void *key, size_t key_len, const lw_pii_value *v,
+                            uint64_t now_us, uint32_t threshold, lw_burst_report *report)
 {
     /* kinds come from the signature set, which has at most this many */
     if (key_len > LW_BURST_KEY_MAX || v->kind >= LW_BURST_MAX_KINDS)
         return false;
+    if (threshold == 0)
+        threshold = b->cfg.threshold;
     uint64_t now = advance_time(b, now_us);
     b->ctr[LW_BURST_CTR_VALUES]++;
 
@@ -471,24 +736,9 @@ bool lw_burst_add(lw_burst *b, const void *key, size_t key_len, const lw_pii_val
         lru_append(b, k);
     }
     k->last_us = now;
-    expire_values(b, k, now);
+    record_value(b, k, v, value_hash(b, v), now);
 
-    uint64_t h = value_hash(b, v);
-    uint32_t pos = idx_find(k, h);
-    if (pos != NIL) {
-        uint32_t s = k->idx[pos] - 1;
-        k->vals[s].ts = now;
-        if (k->tail != s) {
-            val_unlink(k, s);
-            val_append(k, s);
-        }
-    } else if (k->distinct >= b->cfg.max_values) {
-        b->ctr[LW_BURST_CTR_VALUES_CAPPED]++;
-    } else if (insert_value(b, k, v, h, now)) {
-        b->ctr[LW_BURST_CTR_VALUES_NEW]++;
-    }
-
-    if (k->distinct < b->cfg.threshold)
+    if (k->distinct < threshold)
         return false;
     if (k->cooling && now - k->alert_us < b->cfg.window_us) {
         b->ctr[LW_BURST_CTR_SUPPRESSED]++;
@@ -500,8 +750,14 @@ bool lw_burst_add(lw_burst *b, const void *key, size_t key_len, const lw_pii_val
     memset(k->grown_per_kind, 0, sizeof(k->grown_per_kind));
     b->ctr[LW_BURST_CTR_ALERTS]++;
     if (report)
-        fill_report(b, k, report);
+        fill_report(b, k, now, report);
     return true;
+}
+
+bool lw_burst_add(lw_burst *b, const void *key, size_t key_len, const lw_pii_value *v,
+                  uint64_t now_us, lw_burst_report *report)
+{
+    return lw_burst_add_threshold(b, key, key_len, v, now_us, 0, report);
 }
 
 size_t lw_burst_expire(lw_burst *b, uint64_t now_us, size_t budget)
@@ -525,6 +781,11 @@ size_t lw_burst_expire(lw_burst *b, uint64_t now_us, size_t budget)
 size_t lw_burst_key_count(const lw_burst *b)
 {
     return b->count;
+}
+
+size_t lw_burst_bytes(const lw_burst *b)
+{
+    return b->bytes;
 }
 
 uint32_t lw_burst_distinct(const lw_burst *b, const void *key, size_t key_len)

@@ -719,6 +719,390 @@ static void test_growth_resets_at_next_alert(void **state)
     assert_int_equal(added, 1);
 }
 
+/* ---- per-call threshold ------------------------------------------------- */
+
+static bool add_th(fixture *fx, unsigned n, uint64_t t, uint32_t threshold)
+{
+    lw_pii_value v = val(0, n);
+    return lw_burst_add_threshold(fx->b, KEY_A, strlen(KEY_A), &v, t, threshold, &fx->r);
+}
+
+static void test_add_threshold_lower(void **state)
+{
+    fixture *fx = *state;
+    assert_false(add_th(fx, 1, 10, 2));
+    assert_true(add_th(fx, 2, 11, 2)); /* table threshold is 3 */
+    assert_int_equal(fx->r.distinct, 2);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALERTS], 1);
+}
+
+static void test_add_threshold_higher_and_zero(void **state)
+{
+    fixture *fx = *state;
+    assert_false(add_th(fx, 1, 10, 5));
+    assert_false(add_th(fx, 2, 11, 5));
+    assert_false(add_th(fx, 3, 12, 5)); /* 3 would alert at the table's */
+    assert_false(add_th(fx, 4, 13, 5));
+    assert_true(add_th(fx, 5, 14, 5));
+    assert_int_equal(fx->r.distinct, 5);
+    /* 0 is the table's threshold: on another key it alerts at 3 */
+    lw_pii_value v = val(0, 1);
+    for (unsigned i = 1; i <= 3; i++) {
+        v = val(0, i);
+        bool got = lw_burst_add_threshold(fx->b, KEY_B, strlen(KEY_B), &v, 20 + i, 0, NULL);
+        assert_int_equal(got, i == 3);
+    }
+}
+
+static void test_add_threshold_above_cap_never_reached(void **state)
+{
+    fixture *fx = *state;
+    /* without exact_limit the count stops at max_values (8) */
+    for (unsigned i = 1; i <= 20; i++)
+        assert_false(add_th(fx, i, i, MAX_VALUES + 1));
+    assert_int_equal(distinct(fx, KEY_A), MAX_VALUES);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_ESTIMATED], 0);
+}
+
+/* ---- exact_limit: exact below it, estimated beyond -------------------------- */
+
+#define HOUR_US (3600 * UINT64_C(1000000))
+
+static void estimating_config(lw_burst_config *cfg, uint32_t exact_limit, uint32_t threshold)
+{
+    default_config(cfg);
+    cfg->window_us = HOUR_US;
+    cfg->threshold = threshold;
+    cfg->max_values = 0; /* ignored with exact_limit */
+    cfg->exact_limit = exact_limit;
+}
+
+static uint32_t kinds_sum(const uint32_t per_kind[LW_BURST_MAX_KINDS])
+{
+    uint32_t sum = 0;
+    for (int i = 0; i < LW_BURST_MAX_KINDS; i++)
+        sum += per_kind[i];
+    return sum;
+}
+
+/* One step of a scripted run: kind, value, time delta, expire budget. */
+typedef struct step {
+    uint16_t kind;
+    unsigned n;
+    uint64_t dt;
+} step;
+
+static const step SCRIPT[] = {
+    {0, 1, 0},  {1, 2, 10},  {0, 1, 5},   {2, 3, 100}, {0, 4, 300},  {0, 5, 200},
+    {0, 6, 50}, {1, 7, 400}, {0, 3, 0},   {0, 8, 300}, {3, 9, 900},  {0, 10, 1},
+    {0, 11, 1}, {0, 12, 1},  {0, 13, 1},  {0, 14, 2},  {0, 15, 3},   {0, 1, 2000},
+    {0, 16, 1}, {0, 17, 1},  {2, 18, 10}, {2, 19, 10}, {2, 20, 999}, {2, 21, 1},
+};
+
+/* Runs SCRIPT on a table made from cfg and records every observable. */
+typedef struct run_log {
+    bool alert[sizeof(SCRIPT) / sizeof(SCRIPT[0])];
+    lw_burst_report r[sizeof(SCRIPT) / sizeof(SCRIPT[0])];
+    uint32_t d[sizeof(SCRIPT) / sizeof(SCRIPT[0])];
+    uint64_t ctr[LW_BURST_CTR_MAX];
+} run_log;
+
+static void run_script(const lw_burst_config *cfg, run_log *log)
+{
+    memset(log, 0, sizeof(*log));
+    lw_burst *b = lw_burst_new(cfg, log->ctr);
+    assert_non_null(b);
+    uint64_t t = 1000;
+    for (size_t i = 0; i < sizeof(SCRIPT) / sizeof(SCRIPT[0]); i++) {
+        t += SCRIPT[i].dt;
+        lw_pii_value v = val(SCRIPT[i].kind, SCRIPT[i].n);
+        log->alert[i] = lw_burst_add(b, "k", 1, &v, t, &log->r[i]);
+        log->d[i] = lw_burst_distinct(b, "k", 1);
+        lw_burst_expire(b, t, 1);
+    }
+    lw_burst_free(b);
+}
+
+static void test_exact_limit_below_limit_identical(void **state)
+{
+    (void)state;
+    /* the script never holds more than 8 values, so exact_limit 8 (and 100)
+     * must behave exactly like max_values 8 */
+    lw_burst_config plain, limited;
+    default_config(&plain);
+    run_log *a = test_malloc(sizeof(*a)), *b = test_malloc(sizeof(*b));
+    run_script(&plain, a);
+    for (uint32_t limit = MAX_VALUES; limit <= 100; limit += 92) {
+        limited = plain;
+        limited.max_values = 0;
+        limited.exact_limit = limit;
+        run_script(&limited, b);
+        assert_memory_equal(a->alert, b->alert, sizeof(a->alert));
+        assert_memory_equal(a->d, b->d, sizeof(a->d));
+        for (size_t i = 0; i < sizeof(SCRIPT) / sizeof(SCRIPT[0]); i++)
+            if (a->alert[i])
+                assert_memory_equal(&a->r[i], &b->r[i], sizeof(a->r[i]));
+        assert_memory_equal(a->ctr, b->ctr, sizeof(a->ctr));
+        assert_int_equal(b->ctr[LW_BURST_CTR_KEYS_ESTIMATED], 0);
+    }
+    assert_true(a->ctr[LW_BURST_CTR_ALERTS] >= 2); /* the script does exercise alerts */
+    test_free(a);
+    test_free(b);
+}
+
+static void test_switch_at_exact_limit_plus_one(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    estimating_config(&cfg, 16, 1000);
+    remake(fx, &cfg);
+    for (unsigned i = 1; i <= 16; i++)
+        add_to(fx, KEY_A, (uint16_t)(i % 2), i, 10 * i);
+    assert_int_equal(distinct(fx, KEY_A), 16);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_ESTIMATED], 0);
+    size_t exact_bytes = lw_burst_bytes(fx->b);
+    add_to(fx, KEY_A, 0, 17, 200);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_ESTIMATED], 1);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_NEW], 17);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_CAPPED], 0);
+    uint32_t d = distinct(fx, KEY_A);
+    assert_in_range(d, 15, 19);                       /* the estimate continues from about 17 */
+    assert_true(lw_burst_bytes(fx->b) > exact_bytes); /* the sketch is bigger than 16 values */
+    /* repeats, old and new, do not move it; a second switch does not happen */
+    add_to(fx, KEY_A, 1, 3, 300);
+    add_to(fx, KEY_A, 0, 17, 301);
+    assert_int_equal(distinct(fx, KEY_A), d);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_ESTIMATED], 1);
+    /* another key stays exact */
+    add_to(fx, KEY_B, 0, 1, 302);
+    assert_int_equal(distinct(fx, KEY_B), 1);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_ESTIMATED], 1);
+}
+
+static void test_no_switch_without_exact_limit(void **state)
+{
+    fixture *fx = *state;
+    for (unsigned i = 1; i <= MAX_VALUES + 5; i++)
+        add(fx, i, i);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_ESTIMATED], 0);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_CAPPED], 5);
+}
+
+/* One new value every 20 s for 40 minutes; returns the value number (1..)
+ * that alerted, 0 for none, and checks there was only one alert. */
+static unsigned slow_drip(fixture *fx, uint32_t exact_limit)
+{
+    lw_burst_config cfg;
+    estimating_config(&cfg, exact_limit, 100);
+    remake(fx, &cfg);
+    unsigned alerted = 0;
+    for (unsigned i = 1; i <= 120; i++) {
+        if (add(fx, i, HOUR_US + (uint64_t)i * 20 * 1000000)) {
+            assert_int_equal(alerted, 0);
+            alerted = i;
+            assert_true(fx->r.distinct >= 100);
+            assert_int_equal(kinds_sum(fx->r.per_kind), fx->r.distinct);
+            assert_int_equal(fx->r.per_kind[0], fx->r.distinct);
+        }
+    }
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALERTS], 1);
+    return alerted;
+}
+
+static void test_slow_drip_exact(void **state)
+{
+    fixture *fx = *state;
+    assert_int_equal(slow_drip(fx, 4096), 100);
+    assert_int_equal(fx->r.first_ts_us, HOUR_US + 20 * 1000000);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_ESTIMATED], 0);
+}
+
+static void test_slow_drip_estimated(void **state)
+{
+    fixture *fx = *state;
+    unsigned at = slow_drip(fx, 16);
+    assert_in_range(at, 90, 110);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_ESTIMATED], 1);
+    /* the oldest value's sub-window is still counted: first_ts is exact here */
+    assert_int_equal(fx->r.first_ts_us, HOUR_US + 20 * 1000000);
+    /* samples: the oldest distinct masks, as an exact key would show them */
+    assert_int_equal(fx->r.sample_count, SAMPLES);
+    assert_string_equal(fx->r.samples[0], "v***01");
+    assert_string_equal(fx->r.samples[3], "v***04");
+}
+
+static void test_many_values_bounded_memory(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    estimating_config(&cfg, 4096, 150000);
+    remake(fx, &cfg);
+    size_t peak = 0, at_switch = 0;
+    bool alerted = false;
+    for (unsigned i = 0; i < 200000; i++) {
+        lw_pii_value v = val((uint16_t)(i % 3), i);
+        alerted |= lw_burst_add(fx->b, KEY_A, strlen(KEY_A), &v, HOUR_US + i, &fx->r);
+        size_t bytes = lw_burst_bytes(fx->b);
+        peak = bytes > peak ? bytes : peak;
+        if (i == 4096)
+            at_switch = bytes;
+    }
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_ESTIMATED], 1);
+    /* exact: 4096 entries of <= 128 bytes plus an index of 8192 x 4 */
+    assert_true(peak < 4096 * 144 + 64 * 1024);
+    assert_true(at_switch < 64 * 1024); /* the sketch replaced the values */
+    assert_int_equal(lw_burst_bytes(fx->b), at_switch);
+    uint32_t d = distinct(fx, KEY_A);
+    assert_true(d > 180000 && d < 220000);
+    assert_true(alerted);
+    assert_true(fx->r.distinct >= 150000 && fx->r.distinct < 165000);
+    assert_int_equal(kinds_sum(fx->r.per_kind), fx->r.distinct);
+    /* kinds were added in equal shares */
+    for (int k = 0; k < 3; k++)
+        assert_true(fx->r.per_kind[k] > fx->r.distinct / 4);
+    assert_int_equal(fx->r.per_kind[3], 0);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_CAPPED], 0);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALLOC_FAILED], 0);
+}
+
+static void test_estimated_key_slides_and_expires(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    estimating_config(&cfg, 16, 1000);
+    remake(fx, &cfg);
+    size_t empty = lw_burst_bytes(fx->b);
+    for (unsigned i = 0; i < 1000; i++)
+        add_to(fx, KEY_A, 1, i, HOUR_US + i);
+    assert_in_range(distinct(fx, KEY_A), 900, 1100);
+    /* a window later only the new value is left: the count falls, and the
+     * per-kind split with it */
+    add_to(fx, KEY_A, 2, 5000, 3 * HOUR_US);
+    assert_int_equal(distinct(fx, KEY_A), 1);
+    /* the key expires like any other and frees its sketch */
+    assert_int_equal(lw_burst_expire(fx->b, 4 * HOUR_US, 10), 1);
+    assert_true(lw_burst_bytes(fx->b) < empty + 1024); /* only the key record stays, free-listed */
+    /* back as an exact key */
+    for (unsigned i = 0; i < 10; i++)
+        add_to(fx, KEY_A, 0, i, 4 * HOUR_US + i);
+    assert_int_equal(distinct(fx, KEY_A), 10);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_ESTIMATED], 1);
+}
+
+static void test_estimated_per_kind_follows_fall(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    estimating_config(&cfg, 16, 1);
+    remake(fx, &cfg);
+    for (unsigned i = 0; i < 600; i++)
+        add_to(fx, KEY_A, (uint16_t)(i < 300 ? 4 : 5), i, HOUR_US + i);
+    /* two windows later all 600 have left: the fall scales kinds 4 and 5
+     * to nothing, and the new value's rise is credited to its kind 6 */
+    assert_true(add_to(fx, KEY_A, 6, 10000, 3 * HOUR_US)); /* cool-down over: alerts */
+    assert_int_equal(kinds_sum(fx->r.per_kind), fx->r.distinct);
+    assert_int_equal(fx->r.distinct, 1);
+    assert_int_equal(fx->r.per_kind[6], 1);
+}
+
+static void test_estimated_growth(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    estimating_config(&cfg, 16, 50);
+    remake(fx, &cfg);
+    uint32_t added, per_kind[LW_BURST_MAX_KINDS];
+    unsigned i = 0;
+    while (!add(fx, i, HOUR_US + i))
+        i++;
+    assert_in_range(i, 40, 60);
+    assert_true(lw_burst_growth(fx->b, KEY_A, strlen(KEY_A), &added, per_kind));
+    assert_int_equal(added, 0);
+    for (unsigned j = 0; j < 500; j++)
+        add_to(fx, KEY_A, 7, 10000 + j, HOUR_US + 1000 + j);
+    assert_true(lw_burst_growth(fx->b, KEY_A, strlen(KEY_A), &added, per_kind));
+    assert_in_range(added, 450, 550);
+    assert_int_equal(per_kind[7], added);
+    assert_int_equal(per_kind[0], 0);
+}
+
+static void test_estimated_samples_refresh_and_leave(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    estimating_config(&cfg, 4, 6);
+    cfg.samples = 2;
+    remake(fx, &cfg);
+    add(fx, 1, HOUR_US);
+    add(fx, 101, HOUR_US + 1); /* same mask as 1: not a second sample */
+    add(fx, 2, HOUR_US + 2);
+    add(fx, 3, HOUR_US + 3);
+    add(fx, 4, HOUR_US + 4);                           /* switch: samples v***01, v***02 */
+    add(fx, 1, 2 * HOUR_US - 1);                       /* refresh value 1: its sample lives on */
+    const uint64_t later = 2 * HOUR_US + HOUR_US / 15; /* one sub-window on: 2, 3, 4 left */
+    /* value 2's sample leaves with the window; 5 takes its place */
+    add(fx, 5, later);
+    add(fx, 6, later + 1);
+    add(fx, 7, later + 2);
+    add(fx, 8, later + 3);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALERTS], 0);
+    assert_true(add(fx, 9, later + 4)); /* 1, 5, 6, 7, 8, 9 */
+    assert_int_equal(fx->r.sample_count, 2);
+    assert_string_equal(fx->r.samples[0], "v***01");
+    assert_string_equal(fx->r.samples[1], "v***05");
+    assert_true(fx->r.distinct >= 6);
+    for (size_t i = 0; i < fx->r.sample_count; i++)
+        assert_null(strstr(fx->r.samples[i], "value-"));
+}
+
+static void test_estimated_time_backwards(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    estimating_config(&cfg, 2, 100);
+    remake(fx, &cfg);
+    add(fx, 1, 5 * HOUR_US);
+    add(fx, 2, 5 * HOUR_US);
+    add(fx, 3, 5 * HOUR_US); /* switched */
+    add(fx, 4, 0);           /* treated as 5 h */
+    assert_int_equal(distinct(fx, KEY_A), 4);
+    add(fx, 5, 6 * HOUR_US + HOUR_US / 10); /* all four gone */
+    assert_int_equal(distinct(fx, KEY_A), 1);
+}
+
+static void test_exact_limit_config(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    estimating_config(&cfg, 16, 100); /* threshold above exact_limit, max_values 0: fine */
+    lw_burst *b = lw_burst_new(&cfg, fx->ctr);
+    assert_non_null(b);
+    lw_burst_free(b);
+    cfg.exact_limit = UINT32_MAX;
+    assert_null(lw_burst_new(&cfg, fx->ctr));
+    cfg.exact_limit = 0; /* max_values 0 < threshold again */
+    assert_null(lw_burst_new(&cfg, fx->ctr));
+}
+
+static void test_bytes_track_growth(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.max_values = 64;
+    remake(fx, &cfg);
+    size_t empty = lw_burst_bytes(fx->b);
+    assert_true(empty > 0);
+    add(fx, 1, 1);
+    size_t one = lw_burst_bytes(fx->b);
+    assert_true(one > empty);
+    for (unsigned i = 2; i <= 64; i++)
+        add(fx, i, i);
+    assert_true(lw_burst_bytes(fx->b) > one + 56 * 100); /* grown to 64 entries */
+    lw_burst_expire(fx->b, 10 * WINDOW, 10);
+    assert_true(lw_burst_bytes(fx->b) < one);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -764,6 +1148,22 @@ int main(void)
         T(test_counter_names),
         T(test_growth_counts_new_values_after_alert),
         T(test_growth_resets_at_next_alert),
+        T(test_add_threshold_lower),
+        T(test_add_threshold_higher_and_zero),
+        T(test_add_threshold_above_cap_never_reached),
+        T(test_exact_limit_below_limit_identical),
+        T(test_switch_at_exact_limit_plus_one),
+        T(test_no_switch_without_exact_limit),
+        T(test_slow_drip_exact),
+        T(test_slow_drip_estimated),
+        T(test_many_values_bounded_memory),
+        T(test_estimated_key_slides_and_expires),
+        T(test_estimated_per_kind_follows_fall),
+        T(test_estimated_growth),
+        T(test_estimated_samples_refresh_and_leave),
+        T(test_estimated_time_backwards),
+        T(test_exact_limit_config),
+        T(test_bytes_track_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
