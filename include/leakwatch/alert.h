@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "leakwatch/geoip.h"
 #include "leakwatch/types.h"
 
 #define LW_ALERT_CATEGORY "pii-exfiltration"
@@ -36,6 +37,7 @@ typedef struct lw_alert_app {
     size_t smtp_rcpt_count;
     const char *dns_rrname_domain;
     uint32_t dns_query_count;
+    const char *tls_sni; /* server name of the ClientHello */
 } lw_alert_app;
 
 typedef struct lw_alert {
@@ -52,7 +54,10 @@ typedef struct lw_alert {
     uint32_t signature_id;
     const char *signature;
     uint8_t severity;
-    const char *detector; /* "pair" */
+    const char *detector;    /* "pair", "source", "dns_domain", a policy detector's name */
+    const char *incident_id; /* links alerts of one leak across detectors; NULL = none */
+    const char *policy_rule; /* the per-destination rule that applied; NULL = none */
+    uint32_t destinations;   /* source detector: distinct outside hosts in the window; 0 = omit */
 
     uint32_t window_s;
     uint32_t threshold;
@@ -66,6 +71,7 @@ typedef struct lw_alert {
     uint64_t crossed_ts_us; /* when the distinct count reached the threshold */
 
     const lw_alert_app *app;   /* may be NULL */
+    const lw_geo *geo;         /* the outside host (dest_ip); NULL = no GeoIP */
     bool has_customer_records; /* exact data matching is on */
     uint32_t customer_records; /* distinct customer rows in the window */
     const char *canary_label;  /* a honeytoken alert: which canary (never its value) */

@@ -91,6 +91,17 @@ typedef struct lw_config {
         uint32_t interval_s; /* stats.interval: seconds of packet time; 0 = only at exit */
     } stats;
 
+    /* policy: allow-lists, per-destination rules and detectors (policy.h);
+     * "" = the default policy (one pair detector from burst.*) */
+    char policy[4096];
+
+    struct {
+        char country_db[4096]; /* geoip.country_db: Country or City .mmdb; "" = none */
+        char asn_db[4096];     /* geoip.asn_db */
+        char city_db[4096];    /* geoip.city_db */
+        bool required;         /* geoip.required: a database that fails to open stops start-up */
+    } geoip;
+
     /* outputs: sink specs (see output.h); -o replaces the list */
     lw_strlist outputs;
 

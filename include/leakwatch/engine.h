@@ -22,21 +22,33 @@
 #include "leakwatch/config.h"
 #include "leakwatch/edm.h"
 #include "leakwatch/err.h"
+#include "leakwatch/geoip.h"
 #include "leakwatch/match.h"
 #include "leakwatch/output.h"
+#include "leakwatch/policy.h"
 #include "leakwatch/signatures.h"
 #include "leakwatch/types.h"
 
 typedef struct lw_engine lw_engine;
 
+/* What an engine reads and never changes; all of it must outlive the
+ * engine (a configuration generation holds it). */
+typedef struct lw_engine_deps {
+    const lw_config *cfg;
+    const lw_signature_set *sigs;
+    const lw_matcher *matcher;
+    const lw_edm *edm;       /* NULL: exact data matching off */
+    const lw_policy *policy; /* required: detectors, allow-lists, rules */
+    const lw_geoip *geoip;   /* NULL: no geo section in alerts */
+    bool deterministic;      /* replaying files: fixed burst hash keys, so estimated counts
+                                (and so alerts) are the same every run; live: random keys */
+} lw_engine_deps;
+
 /*
- * Creates a worker engine. cfg, sigs, matcher, edm (NULL = exact data
- * matching off) and out must outlive it. Returns NULL on allocation failure
- * with a message in err.
+ * Creates a worker engine writing to out (which must outlive it). Returns
+ * NULL on allocation failure with a message in err.
  */
-lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
-                         const lw_matcher *matcher, const lw_edm *edm, lw_output *out, char *err,
-                         size_t errlen);
+lw_engine *lw_engine_new(const lw_engine_deps *deps, lw_output *out, char *err, size_t errlen);
 
 /* Runs one captured packet through the pipeline. */
 void lw_engine_packet(lw_engine *e, lw_packet *p);

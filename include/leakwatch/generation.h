@@ -17,7 +17,9 @@
 #include "leakwatch/config.h"
 #include "leakwatch/edm.h"
 #include "leakwatch/err.h"
+#include "leakwatch/geoip.h"
 #include "leakwatch/match.h"
+#include "leakwatch/policy.h"
 #include "leakwatch/signatures.h"
 
 /* What to load: defaults, then the file (NULL = none), then each --set. */
@@ -32,13 +34,16 @@ typedef struct lw_generation {
     lw_signature_set *sigs;
     lw_matcher *matcher;
     lw_edm *edm; /* NULL: exact data matching off */
+    lw_policy *policy;
+    lw_geoip *geoip; /* never NULL; may have no database open */
     atomic_int refs;
 } lw_generation;
 
 /*
  * Loads and checks everything; *out holds one reference. On failure returns
  * a negative LW_ERR_* with one line in err naming the file (and line) or
- * the --set argument.
+ * the --set argument. A GeoIP database that fails to open with
+ * geoip.required off is a warning on stderr, not a failure.
  */
 int lw_generation_load(const lw_load_spec *spec, lw_generation **out, char *err,
                        size_t errlen) LW_MUST_CHECK;

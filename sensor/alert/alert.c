@@ -72,6 +72,28 @@ static void write_app(lw_json *j, const lw_alert_app *app)
         lw_json_kv_uint(j, "query_count", app->dns_query_count);
         lw_json_object_end(j);
     }
+    if (known(app->tls_sni)) {
+        lw_json_key(j, "tls");
+        lw_json_object_begin(j);
+        lw_json_kv_string(j, "sni", app->tls_sni);
+        lw_json_object_end(j);
+    }
+}
+
+/* The outside host's place: only what the databases knew. */
+static void write_geo(lw_json *j, const lw_geo *g)
+{
+    if (!g->country_iso[0] && !g->country[0] && !g->asn && !g->as_org[0] && !g->city[0])
+        return;
+    lw_json_key(j, "geo");
+    lw_json_object_begin(j);
+    kv_if(j, "country_iso", g->country_iso);
+    kv_if(j, "country", g->country);
+    kv_if(j, "city", g->city);
+    if (g->asn)
+        lw_json_kv_uint(j, "asn", g->asn);
+    kv_if(j, "as_org", g->as_org);
+    lw_json_object_end(j);
 }
 
 /* The fields every flow event starts with, in EVE order. */
@@ -133,9 +155,15 @@ size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap)
     lw_json_key(&j, "pii");
     lw_json_object_begin(&j);
     lw_json_kv_string(&j, "detector", a->detector);
+    if (a->incident_id)
+        lw_json_kv_string(&j, "incident_id", a->incident_id);
+    if (a->policy_rule)
+        lw_json_kv_string(&j, "policy_rule", a->policy_rule);
     lw_json_kv_uint(&j, "window_s", a->window_s);
     lw_json_kv_uint(&j, "threshold", a->threshold);
     lw_json_kv_uint(&j, "distinct", a->distinct);
+    if (a->destinations)
+        lw_json_kv_uint(&j, "destinations", a->destinations);
     if (a->has_customer_records)
         lw_json_kv_uint(&j, "customer_records", a->customer_records);
     if (a->canary_label)
@@ -157,6 +185,8 @@ size_t lw_alert_format(const lw_alert *a, char *buf, size_t cap)
 
     if (a->app)
         write_app(&j, a->app);
+    if (a->geo)
+        write_geo(&j, a->geo);
 
     lw_json_key(&j, "flow");
     lw_json_object_begin(&j);

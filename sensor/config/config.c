@@ -120,6 +120,17 @@ static const struct key keys[] = {
         "make an alert"),
     KEY("stats.interval", "duration", KT_DURATION, 0, 86400, "0", stats.interval_s,
         "interval of stats lines in packet time; 0 = only at exit"),
+    KEY("policy", "path", KT_PATH, 0, 0, "", policy,
+        "policy file: allow-lists, per-destination rules, detectors; empty = one pair detector "
+        "from burst.*"),
+    KEY("geoip.country_db", "path", KT_PATH, 0, 0, "", geoip.country_db,
+        "MaxMind Country or City database (.mmdb) for alerts' geo section; empty = none"),
+    KEY("geoip.asn_db", "path", KT_PATH, 0, 0, "", geoip.asn_db,
+        "MaxMind ASN database (.mmdb); empty = none"),
+    KEY("geoip.city_db", "path", KT_PATH, 0, 0, "", geoip.city_db,
+        "MaxMind City database for city names; empty = none"),
+    KEY("geoip.required", "boolean", KT_BOOL, 0, 1, "yes", geoip.required,
+        "a GeoIP database that cannot be opened stops start-up; no = warn and go on without"),
     KEY("outputs", "string-list", KT_STRLIST, 1, LW_STRLIST_MAX, "stdout", outputs,
         "where event lines go: file:PATH, stdout, unix-stream:PATH, unix-dgram:PATH, "
         "syslog[:FACILITY][@PATH]; -o FILE replaces the list"),

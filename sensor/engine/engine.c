@@ -91,23 +91,122 @@ size_t lw_engine_stats(lw_engine *e, lw_stat *st, size_t cap)
         ADD(e->kind_stat_names[k][1], lw_match_worker_validated(e->match, k));
     }
     ADD("match.scan_errors", lw_match_worker_errors(e->match));
-    for (size_t i = 0; i < LW_BURST_CTR_MAX; i++)
-        ADD(lw_burst_counter_names[i], e->burst_ctr[i]);
+    /* burst.*: every detector's table together; detector.NAME.alerts each */
+    for (size_t i = 0; i < LW_BURST_CTR_MAX; i++) {
+        uint64_t sum = 0;
+        for (size_t d = 0; d < e->det_count; d++)
+            sum += e->det[d].ctr[i];
+        ADD(lw_burst_counter_names[i], sum);
+    }
+    for (size_t d = 0; d < e->det_count; d++)
+        ADD(e->det[d].alerts_stat, e->det[d].ctr[LW_BURST_CTR_ALERTS]);
+    for (size_t i = 0; i < LW_TLS_CTR_MAX; i++)
+        ADD(lw_tls_counter_names[i], e->tls_ctr[i]);
     for (size_t i = 0; i < CTR_MAX; i++)
         ADD(engine_counter_names[i], e->ctr[i]);
 #undef ADD
     return n;
 }
 
-lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
-                         const lw_matcher *matcher, const lw_edm *edm, lw_output *out, char *err,
-                         size_t errlen)
+/*
+ * The keyed-hash key of one burst table. Live, a fresh random key per table
+ * and run: the hashes never leave the process, and nobody can craft values
+ * that collide (or, for an estimated count, that leave the estimate flat).
+ * Replaying files, a key derived from a fixed constant and the table's
+ * number instead: an analyst's replay must give the same alerts every
+ * time, and an estimated count depends on the key. A capture is evidence
+ * recorded before anyone knew which key would look at it.
+ */
+static void table_key(const lw_engine *e, unsigned table_no, uint8_t key[16])
 {
+    if (!e->deterministic) {
+        randombytes_buf(key, 16);
+        return;
+    }
+    static const unsigned char fixed[crypto_shorthash_KEYBYTES] = {
+        'l', 'e', 'a', 'k', 'w', 'a', 't', 'c', 'h', '-', 'r', 'e', 'p', 'l', 'a', 'y'};
+    unsigned char in[4] = {(unsigned char)table_no, (unsigned char)(table_no >> 8), 0x5a, 0xa5};
+    unsigned char half[crypto_shorthash_BYTES];
+    crypto_shorthash(half, in, sizeof(in), fixed);
+    memcpy(key, half, 8);
+    in[2] = 0xa5;
+    crypto_shorthash(half, in, sizeof(in), fixed);
+    memcpy(key + 8, half, 8);
+}
+
+/* The signature text of a detector's alerts. */
+static void detector_signature(const lw_detector *d, char *buf, size_t cap)
+{
+    const char *what = d->key == LW_DETECTOR_SOURCE
+                           ? "LEAKWATCH PII burst from one inside host to any outside hosts"
+                           : "LEAKWATCH PII burst from one inside host to one outside host";
+    const char *plain = d->key == LW_DETECTOR_SOURCE ? "source" : "pair";
+    if (strcmp(d->name, plain) == 0)
+        snprintf(buf, cap, "%s", what);
+    else
+        snprintf(buf, cap, "%s (%s)", what, d->name);
+}
+
+static bool new_detectors(lw_engine *e, const lw_burst_config *base)
+{
+    uint64_t longest = (uint64_t)e->cfg->burst.window_s * 1000000u;
+    e->det_count = lw_policy_detector_count(e->policy);
+    for (size_t i = 0; i < e->det_count; i++) {
+        detector_state *ds = &e->det[i];
+        const lw_detector *d = lw_policy_detector(e->policy, i);
+        lw_burst_config c = *base;
+        ds->d = d;
+        c.window_us = (uint64_t)d->window_s * 1000000u;
+        c.threshold = d->threshold;
+        c.exact_limit = d->exact_limit;
+        if (c.max_values < c.threshold)
+            c.max_values = c.threshold;
+        /* one key per table: a pair detector's values never mix with
+         * another's, and a fresh hash key per table costs nothing */
+        table_key(e, (unsigned)i, c.hash_key);
+        ds->table = lw_burst_new(&c, ds->ctr);
+        sodium_memzero(c.hash_key, sizeof(c.hash_key));
+        if (!ds->table)
+            return false;
+        snprintf(ds->alerts_stat, sizeof(ds->alerts_stat), "detector.%s.alerts", d->name);
+        detector_signature(d, ds->signature, sizeof(ds->signature));
+        if (d->key == LW_DETECTOR_SOURCE)
+            e->has_source_detector = true;
+        if (c.window_us > longest)
+            longest = c.window_us;
+    }
+    /* alerts of one inside host within the longest window are one incident */
+    e->incident_window_us = longest;
+    e->incidents = calloc(INCIDENT_SLOTS, sizeof(*e->incidents));
+    if (!e->incidents)
+        return false;
+    if (e->has_source_detector) {
+        lw_burst_config c = *base;
+        c.threshold = c.max_values = 65536; /* a count for the alert, never an alert */
+        c.samples = 0;
+        c.exact_limit = 0;
+        table_key(e, 100, c.hash_key);
+        e->src_dests = lw_burst_new(&c, e->src_dests_ctr);
+        sodium_memzero(c.hash_key, sizeof(c.hash_key));
+        if (!e->src_dests)
+            return false;
+    }
+    return true;
+}
+
+lw_engine *lw_engine_new(const lw_engine_deps *deps, lw_output *out, char *err, size_t errlen)
+{
+    const lw_config *cfg = deps->cfg;
+    const lw_signature_set *sigs = deps->sigs;
+    const lw_edm *edm = deps->edm;
     lw_engine *e = calloc(1, sizeof(*e));
     if (!e)
         goto nomem;
     e->cfg = cfg;
     e->sigs = sigs;
+    e->policy = deps->policy;
+    e->geoip = deps->geoip && lw_geoip_enabled(deps->geoip) ? deps->geoip : NULL;
+    e->deterministic = deps->deterministic;
     e->out = out;
 
     e->kind_stat_names =
@@ -145,10 +244,7 @@ lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
     };
     /* A fresh key per run: the hashes never leave the process, and an
      * attacker cannot precompute collisions. */
-    randombytes_buf(bcfg.hash_key, sizeof(bcfg.hash_key));
-    e->burst = lw_burst_new(&bcfg, e->burst_ctr);
-    sodium_memzero(bcfg.hash_key, sizeof(bcfg.hash_key));
-    if (!e->burst)
+    if (!new_detectors(e, &bcfg))
         goto nomem;
 
     /* Distinct DNS names per (inside host, domain): only for the alert's
@@ -157,7 +253,7 @@ lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
     ncfg.threshold = ncfg.max_values = 65536;
     ncfg.max_keys = cfg->burst.max_pairs;
     ncfg.samples = 0;
-    randombytes_buf(ncfg.hash_key, sizeof(ncfg.hash_key));
+    table_key(e, 101, ncfg.hash_key);
     e->dns_names = lw_burst_new(&ncfg, e->dns_names_ctr);
     sodium_memzero(ncfg.hash_key, sizeof(ncfg.hash_key));
     if (!e->dns_names)
@@ -171,11 +267,11 @@ lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
         ccfg.threshold = cfg->edm.threshold;
         if (ccfg.max_values < ccfg.threshold)
             ccfg.max_values = ccfg.threshold;
-        randombytes_buf(ccfg.hash_key, sizeof(ccfg.hash_key));
+        table_key(e, 102, ccfg.hash_key);
         e->customers = lw_burst_new(&ccfg, e->customers_ctr);
         ccfg.threshold = 1;
         ccfg.max_values = 1;
-        randombytes_buf(ccfg.hash_key, sizeof(ccfg.hash_key));
+        table_key(e, 103, ccfg.hash_key);
         e->canaries = lw_burst_new(&ccfg, e->canaries_ctr);
         sodium_memzero(ccfg.hash_key, sizeof(ccfg.hash_key));
         if (!e->customers || !e->canaries)
@@ -188,7 +284,7 @@ lw_engine *lw_engine_new(const lw_config *cfg, const lw_signature_set *sigs,
     e->app_limits.max_ratio = cfg->app.max_ratio;
     e->app_limits.max_encodings = cfg->app.max_encodings;
 
-    e->match = lw_match_worker_new(matcher);
+    e->match = lw_match_worker_new(deps->matcher);
     if (!e->match)
         goto nomem;
 
@@ -281,7 +377,8 @@ void lw_engine_tick(lw_engine *e, uint64_t ts_us)
         e->now_us = ts_us;
     eng_advance_pending(e, true);
     lw_flow_table_expire(e->flows, e->now_us, EXPIRE_BUDGET);
-    lw_burst_expire(e->burst, e->now_us, EXPIRE_BUDGET);
+    for (size_t i = 0; i < e->det_count; i++)
+        lw_burst_expire(e->det[i].table, e->now_us, EXPIRE_BUDGET);
     lw_defrag_expire(e->defrag, e->now_us, EXPIRE_BUDGET);
 }
 
@@ -343,7 +440,10 @@ void lw_engine_free(lw_engine *e)
     /* Flows must go before the match worker: releasing them closes streams. */
     if (e->flows)
         lw_flow_table_free(e->flows);
-    lw_burst_free(e->burst);
+    for (size_t i = 0; i < e->det_count; i++)
+        lw_burst_free(e->det[i].table);
+    lw_burst_free(e->src_dests);
+    free(e->incidents);
     lw_burst_free(e->dns_names);
     lw_burst_free(e->customers);
     lw_burst_free(e->canaries);

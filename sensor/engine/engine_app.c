@@ -12,6 +12,14 @@
  * it). What decoders say about the transaction (HTTP host, SMTP recipients)
  * is kept per flow for the alert, masked where it may hold PII.
  *
+ * TLS is tracked, not decoded: its cleartext handshake is scanned, the
+ * ClientHello's server name is kept for the alert and the policy, and
+ * every byte after the handshake is skipped (counted as
+ * engine.bytes_encrypted_not_inspected): ciphertext cannot carry PII in
+ * clear, and scanning it costs as much as scanning anything else. Bytes
+ * that merely start like TLS but do not keep to its record framing are
+ * scanned raw.
+ *
  * FTP control sessions announce their data connections; the announcement is
  * remembered (bounded table, 60 s of packet time) and the connection, when
  * it comes, is labelled ftp-data and scanned raw.
@@ -232,7 +240,7 @@ static void start_decoder(lw_engine *e, lw_flow *f)
     if (f->proto != LW_PROTO_TCP)
         return;
     if (f->app_proto != LW_APP_HTTP && f->app_proto != LW_APP_SMTP && f->app_proto != LW_APP_FTP &&
-        f->app_proto != LW_APP_DNS)
+        f->app_proto != LW_APP_DNS && f->app_proto != LW_APP_TLS)
         return;
     flow_app *fa = app_of(e, f);
     if (!fa || fa->decoder != LW_APP_UNKNOWN)
@@ -250,6 +258,9 @@ static void start_decoder(lw_engine *e, lw_flow *f)
         break;
     case LW_APP_DNS:
         ok = (fa->d.dns_tcp = lw_dns_tcp_new(e->dns_ctr)) != NULL;
+        break;
+    case LW_APP_TLS:
+        ok = (fa->d.tls = calloc(2, sizeof(lw_tls_dir))) != NULL;
         break;
     default:
         break;
@@ -303,9 +314,39 @@ static void decoder_gap(lw_engine *e, flow_app *fa, int dir, const lw_app_sink *
     case LW_APP_DNS:
         lw_dns_tcp_gap(fa->d.dns_tcp, dir);
         break;
+    case LW_APP_TLS:
+        /* the record framing is lost: what follows is scanned raw, unless
+         * the direction was already encrypted */
+        if (fa->d.tls[dir].state == LW_TLS_HANDSHAKE)
+            fa->raw[dir] = true;
+        break;
     default:
         break;
     }
+}
+
+/* TLS: scan the cleartext handshake, skip what is encrypted; remember the
+ * server name for the alert and the policy. */
+static void tls_bytes(lw_engine *e, lw_flow *f, flow_app *fa, int dir, const uint8_t *data,
+                      size_t len)
+{
+    char sni[LW_TLS_SNI_MAX];
+    bool found = false;
+    size_t clear = lw_tls_feed(&fa->d.tls[dir], dir == LW_DIR_TOSERVER, data, len, sni, sizeof(sni),
+                               &found, e->tls_ctr);
+    if (found)
+        snprintf(fa->m.tls.sni, sizeof(fa->m.tls.sni), "%s", sni);
+    if (fa->d.tls[dir].state == LW_TLS_NOT_TLS)
+        fa->raw[dir] = true; /* not TLS after all: inspect it like any bytes */
+    if (clear > len)
+        clear = len;
+    if (clear) {
+        if (f->egress[dir])
+            scan(e, f, dir, data, clear);
+        else
+            e->ctr[CTR_UNINSPECTED_BYTES] += clear;
+    }
+    e->ctr[CTR_ENCRYPTED_BYTES] += len - clear;
 }
 
 void eng_on_stream_bytes(void *arg, int dir, const uint8_t *data, size_t len, bool gap_before)
@@ -343,6 +384,9 @@ void eng_on_stream_bytes(void *arg, int dir, const uint8_t *data, size_t len, bo
             return;
         case LW_APP_DNS:
             lw_dns_tcp_feed(fa->d.dns_tcp, dir, data, len, inspect, &sink, on_question, &ac);
+            return;
+        case LW_APP_TLS:
+            tls_bytes(e, f, fa, dir, data, len);
             return;
         default:
             break;
@@ -394,6 +438,11 @@ void eng_end_app(lw_engine *e, lw_flow *f)
         break;
     case LW_APP_DNS:
         lw_dns_tcp_free(fa->d.dns_tcp);
+        break;
+    case LW_APP_TLS:
+        lw_tls_dir_free(&fa->d.tls[0]);
+        lw_tls_dir_free(&fa->d.tls[1]);
+        free(fa->d.tls);
         break;
     default:
         break;

@@ -29,6 +29,7 @@
 #include "leakwatch/signatures.h"
 #include "leakwatch/smtp.h"
 #include "leakwatch/stream.h"
+#include "leakwatch/tls.h"
 
 #define LW_ENGINE_COUNTERS(X)                                                                      \
     X(NOT_TRANSPORT, "engine.not_tcp_udp")                                                         \
@@ -45,17 +46,30 @@
     X(EDM_CANARY_VALUES, "edm.canary_values")                                                      \
     X(CANARY_ALERTS, "alert.canary_alerts")                                                        \
     X(ALERTS, "alert.alerts")                                                                      \
-    X(ALERT_TOO_LONG, "alert.too_long")
+    X(ALERT_TOO_LONG, "alert.too_long")                                                            \
+    X(POLICY_ALLOWED_VALUES, "policy.allowed_values")                                              \
+    X(POLICY_RULE_VALUES, "policy.rule_values")
 
 #define ENGINE_ENUM_(name, str) CTR_##name,
 enum engine_counter { LW_ENGINE_COUNTERS(ENGINE_ENUM_) CTR_MAX };
 #undef ENGINE_ENUM_
+
+/* The policy's word on one egress direction's destination, decided at its
+ * first value (a DNS flow decides per value: its domain changes). */
+typedef struct flow_verdict {
+    bool done;
+    uint8_t severity;   /* 0 = the signature's */
+    int16_t allow;      /* allow entry index, -1 = none */
+    int16_t rule;       /* rule index, -1 = none */
+    uint32_t threshold; /* 0 = the detector's */
+} flow_verdict;
 
 /* Per-flow match state: one Hyperscan stream per egress direction. */
 typedef struct flow_match {
     lw_match_stream *dir[2];
     bool gap[2];      /* a hole is pending before the next scan */
     uint16_t pending; /* alerts of this flow waiting in the pending ring */
+    flow_verdict verdict[2];
 } flow_match;
 
 /* Per-flow TCP state: the reassembler and which directions have had their
@@ -77,6 +91,7 @@ typedef struct flow_app {
         lw_smtp *smtp;
         lw_ftp *ftp;
         lw_dns_tcp *dns_tcp;
+        lw_tls_dir *tls; /* [2]: one tracker per direction */
     } d;
     bool raw[2]; /* the decoder gave up on this direction: scan the rest raw */
     union {
@@ -96,6 +111,9 @@ typedef struct flow_app {
         struct {
             char domain[APP_TEXT_MAX]; /* registered domain of the question being decoded */
         } dns;
+        struct {
+            char sni[LW_TLS_SNI_MAX];
+        } tls;
     } m;
 } flow_app;
 
@@ -106,12 +124,15 @@ typedef struct flow_app {
  * rather than just the threshold; the delay is bounded by burst.window.
  */
 #define MAX_PENDING 256
-/* Which detector a held alert belongs to. */
-enum { DETECTOR_PAIR = 0, DETECTOR_CUSTOMERS };
+/* A held alert's detector: an index into the engine's detectors, or this. */
+#define DETECTOR_CUSTOMERS 255
 
 typedef struct pending_alert {
     lw_flow *flow; /* NULL once written */
     uint8_t detector;
+    uint8_t severity; /* the policy rule's, 0 = none */
+    int16_t rule;     /* the policy rule that applied, -1 = none */
+    uint32_t threshold;
     int dir;
     uint64_t crossed_us;
     uint8_t key[LW_BURST_KEY_MAX];
@@ -128,12 +149,38 @@ typedef struct ftp_expect {
     uint64_t expires_us; /* 0 = free */
 } ftp_expect;
 
+/* One detector of the policy and its burst table. */
+typedef struct detector_state {
+    const lw_detector *d;
+    lw_burst *table;
+    uint64_t ctr[LW_BURST_CTR_MAX];
+    char alerts_stat[96]; /* "detector.NAME.alerts" */
+    char signature[160];
+} detector_state;
+
+/* Which incident an inside host's alerts belong to (see engine_alert.c). */
+#define INCIDENT_SLOTS 4096
+typedef struct incident_slot {
+    lw_addr host;
+    uint64_t last_us; /* 0 = free */
+    char id[17];
+} incident_slot;
+
 struct lw_engine {
     const lw_config *cfg;
     const lw_signature_set *sigs;
+    const lw_policy *policy;
+    const lw_geoip *geoip; /* NULL: no enrichment */
+    bool deterministic;    /* fixed burst hash keys (file replay) */
     lw_output *out;
     lw_flow_table *flows;
-    lw_burst *burst;
+    detector_state det[LW_POLICY_MAX_DETECTORS];
+    size_t det_count;
+    bool has_source_detector;
+    lw_burst *src_dests; /* distinct outside hosts per inside host, for source alerts */
+    uint64_t src_dests_ctr[LW_BURST_CTR_MAX];
+    uint64_t incident_window_us;
+    incident_slot *incidents;
     lw_burst *dns_names; /* distinct query names per (inside host, domain) */
     const lw_edm *edm;   /* NULL: exact data matching off */
     lw_burst *customers; /* distinct customer rows per burst key */
@@ -150,7 +197,7 @@ struct lw_engine {
     uint64_t decode_ctr[LW_DECODE_CTR_MAX];
     uint64_t flow_ctr[LW_FLOW_CTR_MAX];
     uint64_t defrag_ctr[LW_DEFRAG_CTR_MAX];
-    uint64_t burst_ctr[LW_BURST_CTR_MAX];
+    uint64_t tls_ctr[LW_TLS_CTR_MAX];
     uint64_t dns_names_ctr[LW_BURST_CTR_MAX];
     uint64_t http_ctr[LW_HTTP_CTR_MAX];
     uint64_t smtp_ctr[LW_SMTP_CTR_MAX];

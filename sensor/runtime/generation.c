@@ -14,6 +14,8 @@
 
 static void free_parts(lw_generation *g)
 {
+    lw_geoip_close(g->geoip);
+    lw_policy_free(g->policy);
     lw_edm_close(g->edm);
     lw_matcher_free(g->matcher);
     lw_signatures_free(g->sigs);
@@ -71,6 +73,21 @@ int lw_generation_load(const lw_load_spec *spec, lw_generation **out, char *err,
         if (rc != LW_OK)
             goto fail;
     }
+    rc = lw_policy_load(g->cfg->policy, g->cfg, &g->policy, err, errlen);
+    if (rc != LW_OK)
+        goto fail;
+    lw_geoip_paths gp = {g->cfg->geoip.country_db, g->cfg->geoip.asn_db, g->cfg->geoip.city_db};
+    rc = lw_geoip_open(&gp, &g->geoip, err, errlen);
+    if (rc != LW_OK && !g->cfg->geoip.required) {
+        fprintf(stderr,
+                "leakwatch: warning: %s (geoip.required is off: alerts go out without "
+                "the geo section)\n",
+                err);
+        lw_geoip_paths none = {NULL, NULL, NULL};
+        rc = lw_geoip_open(&none, &g->geoip, err, errlen);
+    }
+    if (rc != LW_OK)
+        goto fail;
     atomic_init(&g->refs, 1);
     *out = g;
     return LW_OK;

@@ -257,8 +257,9 @@ static void worker_reload(worker *w, lw_generation *g)
 {
     char err[512];
     lw_generation *ng = g;
-    lw_engine *ne =
-        lw_engine_new(ng->cfg, ng->sigs, ng->matcher, ng->edm, w->rt->out, err, sizeof(err));
+    lw_engine_deps deps = {ng->cfg,    ng->sigs,  ng->matcher, ng->edm,
+                           ng->policy, ng->geoip, !w->rt->live};
+    lw_engine *ne = lw_engine_new(&deps, w->rt->out, err, sizeof(err));
     if (!ne) {
         fprintf(stderr, "leakwatch: worker %u: reload: %s; keeping the old configuration\n", w->id,
                 err);
@@ -784,8 +785,10 @@ static int start_workers(runtime *rt, char *err, size_t errlen)
         w->rt = rt;
         w->id = i;
         w->gen = lw_generation_ref(rt->gen);
-        w->engine =
-            lw_engine_new(cfg, w->gen->sigs, w->gen->matcher, w->gen->edm, rt->out, err, errlen);
+        lw_engine_deps deps = {cfg,         w->gen->sigs,   w->gen->matcher,
+                               w->gen->edm, w->gen->policy, w->gen->geoip,
+                               !rt->live};
+        w->engine = lw_engine_new(&deps, rt->out, err, errlen);
         if (!w->engine)
             return LW_ERR_NOMEM;
         if (rt->nworkers == 1)

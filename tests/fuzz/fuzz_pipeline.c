@@ -4,12 +4,15 @@
  * The input is read by libpcap through fmemopen (so pcap and pcapng file
  * parsing is fuzzed too) and every packet runs through the engine with the
  * shipped signatures, a threshold of 2 and tiny tables, so that alerts,
- * eviction and expiry paths are reached. Output goes to /dev/null.
+ * eviction and expiry paths are reached, and a policy with a pair, a source
+ * and a long-window detector (tiny exact limit: the estimate path), an
+ * allow entry and a rule. Output goes to /dev/null.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -18,6 +21,7 @@
 #include "leakwatch/engine.h"
 #include "leakwatch/match.h"
 #include "leakwatch/output.h"
+#include "leakwatch/policy.h"
 #include "leakwatch/signatures.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,6 +30,25 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 static lw_config cfg;
 static lw_signature_set *sigs;
 static lw_matcher *matcher;
+static lw_policy *policy;
+
+static const char policy_text[] =
+    "allow:\n"
+    "  - name: vendor\n"
+    "    cidrs: [203.0.113.0/28]\n"
+    "    domains: [\"*.example.org\"]\n"
+    "rules:\n"
+    "  - name: paste\n"
+    "    domains: [\"paste.example.com\"]\n"
+    "    cidrs: [198.51.100.0/24]\n"
+    "    threshold: 1\n"
+    "    severity: 1\n"
+    "detectors:\n"
+    "  - {name: pair, key: pair, window: 60, threshold: 2, sid: 9000001}\n"
+    "  - {name: source, key: source, window: 60, threshold: 3, sid: "
+    "9000004}\n"
+    "  - {name: slow, key: pair, window: 3600, threshold: 20, sid: "
+    "9000005, exact_limit: 16}\n";
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -45,6 +68,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
         if (lw_config_set(&cfg, sets[i], err, sizeof(err)) != LW_OK)
             abort();
+    char ppath[] = "/tmp/fuzz_pipeline_policy.XXXXXX";
+    int fd = mkstemp(ppath);
+    if (fd < 0 ||
+        write(fd, policy_text, sizeof(policy_text) - 1) != (ssize_t)sizeof(policy_text) - 1)
+        abort();
+    close(fd);
+    int prc = lw_policy_load(ppath, &cfg, &policy, err, sizeof(err));
+    unlink(ppath);
+    if (prc != LW_OK) {
+        fprintf(stderr, "fuzz_pipeline: %s\n", err);
+        abort();
+    }
     if (lw_signatures_load(path, &sigs, err, sizeof(err)) != LW_OK ||
         lw_matcher_compile(sigs, &matcher, err, sizeof(err)) != LW_OK) {
         fprintf(stderr, "fuzz_pipeline: %s\n", err);
@@ -67,7 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lw_output *out;
     if (lw_output_open("/dev/null", &out, err, sizeof(err)) != LW_OK)
         abort();
-    lw_engine *e = lw_engine_new(&cfg, sigs, matcher, NULL, out, err, sizeof(err));
+    lw_engine_deps deps = {&cfg, sigs, matcher, NULL, policy, NULL, true};
+    lw_engine *e = lw_engine_new(&deps, out, err, sizeof(err));
     if (!e)
         abort();
     lw_packet p;

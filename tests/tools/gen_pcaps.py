@@ -208,6 +208,38 @@ index from; replayed with edm.index and edm.key set, edm.threshold at its defaul
                                  else: below burst.threshold 20, above
                                  edm.threshold 5. Exactly one alert, a
                                  customer_records alert with 8 records.
+
+Policy captures (replayed with a policy file from tests/e2e/policies/, some with the
+test GeoIP databases pcaps/geoip/test-country.mmdb and test-asn.mmdb):
+
+  spread.pcap                    10.1.2.3 POSTs 8 distinct emails to each of 12
+                                 outside hosts 198.51.100.1..12 (one connection
+                                 each, 2.5 s apart): 96 distinct in 30 s, 8 per pair.
+                                 No alert from a pair detector (threshold 20); one
+                                 from a source detector with threshold 40.
+  slow_drip_40min.pcap           10.1.2.3 -> 203.0.113.70:80, 120 POST connections
+                                 20 s apart (40 minutes), one distinct email each: at
+                                 most 3 in any 60 s window, the 100th at 1980 s. One
+                                 alert from a 3600 s / 100 detector, none from pair.
+  allow_destinations.pcap        10.1.2.3 leaks 30 distinct emails to each of 8
+                                 destinations, one second apart: 198.51.100.10
+                                 (allowed by CIDR), 203.0.113.20 (by ASN 64500),
+                                 192.0.2.30 (by country NL), Host crm.example.com
+                                 at 198.51.100.40, Host upload.eu.example.org at
+                                 198.51.100.50 (by *.example.org), a TLS ClientHello
+                                 with SNI sync.vendor.example then a cleartext list
+                                 to 198.51.100.60:443, 30 DNS queries with hex names
+                                 under exfil.example.net to 198.51.100.53 (by
+                                 registered domain example.net), and the control,
+                                 Host drop.example.com at 198.51.100.99. 8 alerts
+                                 at defaults; each allow entry silences one.
+  paste_site.pcap                10.1.2.3 POSTs 6 distinct emails to Host
+                                 pastebin.com at 198.51.100.80. No alert at defaults;
+                                 one (threshold 5, severity 1) with etc/policy.yaml.
+  incident_linked.pcap           10.1.2.3 POSTs 30 distinct emails to 203.0.113.60,
+                                 then 8 to each of 198.51.100.61..66, 2 s apart: a
+                                 pair alert (30 >= 20) and a source alert (40 by the
+                                 second small POST) with one incident_id.
 """
 
 import base64
@@ -2003,6 +2035,131 @@ APP_TRUTH = {"form": (100, 100, 100), "chunked": (50, 50, 50), "json": (30, 30),
 
 
 # ---------------------------------------------------------------------------
+# Policy captures: detectors, allow-lists, per-destination rules, incidents
+# ---------------------------------------------------------------------------
+
+
+def email_lines(f, n):
+    """n distinct emails of one Fake, one a line (single-kind values: counts are exact)."""
+    return "".join("%s\n" % f.email(f.name()) for _ in range(n)).encode()
+
+
+def spread_capture():
+    """10.1.2.3 POSTs 8 distinct emails to each of 12 outside hosts 198.51.100.1..12,
+    one connection each, 2.5 s apart (96 distinct in 27.5 s)."""
+    rng = random.Random("leakwatch-spread")
+    cap = Capture()
+    ports = Ports()
+    f = Fake("leakwatch-spread-records")
+    for i in range(12):
+        cap.at(i * 2500000)
+        post_csv(cap, rng, ports, "10.1.2.3", "198.51.100.%d" % (i + 1), email_lines(f, 8),
+                 host="share%02d.example.com" % (i + 1), path="/upload")
+    return cap
+
+
+def slow_drip_40min_capture():
+    """120 small POSTs to 203.0.113.70, 20 s apart (t = 0 .. 2380 s), one distinct
+    email each: at most 3 values in any 60 s window, 100 within the first 1980 s."""
+    rng = random.Random("leakwatch-slow-drip-40min")
+    cap = Capture()
+    ports = Ports()
+    f = Fake("leakwatch-slow-drip-40min-records")
+    for i in range(120):
+        cap.at(i * 20 * 1000000)
+        body = ('{"email":"%s"}\n' % f.email(f.name())).encode()
+        req = http_request("POST", "/api/subscribe", "forms.example.net", body, "application/json")
+        http_exchange(cap, rng, ports, "10.1.2.3", "203.0.113.70", 80, req,
+                      http_response("200 OK", b'{"ok":1}\n', "application/json"))
+    return cap
+
+
+def tls_client_hello(rng, sni):
+    """A minimal TLS 1.3-style ClientHello record (RFC 8446 section 4.1.2) whose
+    only extension is server_name (RFC 6066 section 3) with one host_name."""
+    name = sni.encode()
+    server_name = struct.pack("!HBH", len(name) + 3, 0, len(name)) + name
+    exts = struct.pack("!HH", 0, len(server_name)) + server_name
+    body = (b"\x03\x03" + rng.randbytes(32) + b"\x20" + rng.randbytes(32) + struct.pack("!H", 4)
+            + b"\x13\x01\x13\x02" + b"\x01\x00" + struct.pack("!H", len(exts)) + exts)
+    return tls_record(22, b"\x01" + struct.pack("!I", len(body))[1:] + body, b"\x03\x01")
+
+
+ALLOW_FLOWS = [  # (what the allow entry names, outside host, HTTP Host or SNI)
+    ("cidr", "198.51.100.10", "ingest.example.com"),
+    ("asn", "203.0.113.20", "api.example.com"),
+    ("country", "192.0.2.30", "files.example.com"),
+    ("host", "198.51.100.40", "crm.example.com"),
+    ("wildcard", "198.51.100.50", "upload.eu.example.org"),
+    ("sni", "198.51.100.60", "sync.vendor.example"),
+    ("dns", "198.51.100.53", None),
+    ("control", "198.51.100.99", "drop.example.com"),
+]
+
+
+def allow_destinations_capture():
+    """10.1.2.3 leaks 30 distinct emails to each destination of ALLOW_FLOWS, one
+    second apart: HTTP POSTs (text/plain) for most, a TLS ClientHello with SNI
+    followed by a cleartext list on port 443 for "sni", and 30 DNS queries (hex
+    names under exfil.example.net, the dns_hex_base32 names) for "dns"."""
+    rng = random.Random("leakwatch-allow-destinations")
+    cap = Capture()
+    ports = Ports()
+    f = Fake("leakwatch-allow-destinations-records")
+    cli = "10.1.2.3"
+    for i, (kind, srv, name) in enumerate(ALLOW_FLOWS):
+        cap.at(i * 1000000)
+        if kind == "sni":
+            s = TcpSession(cap, rng, cli, ports.take(), srv, 443)
+            s.handshake()
+            s.send("c", tls_client_hello(rng, name))
+            s.send("c", email_lines(f, 30))
+            s.send("s", b"OK\n")
+            s.close()
+        elif kind == "dns":
+            names, _ = dns_exfil_names()
+            c, r = ip4(cli), ip4(srv)
+            for j, qname in enumerate(names):
+                ident, port = rng.getrandbits(16), rng.randrange(32768, 61000)
+                q = udp_datagram(c, r, port, 53, dns_message(ident, 0x0100, qname, DNS_QTYPES[j % 3]))
+                cap.add_ip(ip_packet(cap.ids, c, r, PROTO_UDP, q), step=10000)
+                a = udp_datagram(r, c, 53, port, dns_message(ident, 0x8183, qname, DNS_QTYPES[j % 3]))
+                cap.add_ip(ip_packet(cap.ids, r, c, PROTO_UDP, a), step=5000)
+        else:
+            req = http_request("POST", "/sync", name, email_lines(f, 30), "text/plain")
+            http_exchange(cap, rng, ports, cli, srv, 80, req,
+                          http_response("200 OK", b'{"ok":1}\n', "application/json"))
+    return cap
+
+
+def paste_site_capture():
+    """10.1.2.3 POSTs 6 distinct emails to Host pastebin.com at 198.51.100.80."""
+    rng = random.Random("leakwatch-paste-site")
+    cap = Capture()
+    req = http_request("POST", "/api/api_post.php", "pastebin.com",
+                       email_lines(Fake("leakwatch-paste-site-records"), 6), "text/plain")
+    http_exchange(cap, rng, Ports(), "10.1.2.3", "198.51.100.80", 80, req,
+                  http_response("200 OK", b"https://pastebin.com/AbCdEfGh\n", "text/plain"))
+    return cap
+
+
+def incident_linked_capture():
+    """10.1.2.3 POSTs 30 distinct emails to 203.0.113.60 at t = 0, then 8 others to
+    each of 198.51.100.61..66 at t = 2, 4, .. 12 s: 78 distinct in 13 s."""
+    rng = random.Random("leakwatch-incident-linked")
+    cap = Capture()
+    ports = Ports()
+    f = Fake("leakwatch-incident-linked-records")
+    post_csv(cap, rng, ports, "10.1.2.3", "203.0.113.60", email_lines(f, 30), host="crm.example.net",
+             path="/export")
+    for i in range(6):
+        cap.at((i + 1) * 2000000)
+        post_csv(cap, rng, ports, "10.1.2.3", "198.51.100.%d" % (61 + i), email_lines(f, 8),
+                 host="share%02d.example.com" % (61 + i), path="/upload")
+    return cap
+
+
+# ---------------------------------------------------------------------------
 # Self-checks and output
 # ---------------------------------------------------------------------------
 
@@ -2088,6 +2245,11 @@ def outputs():
         ("pcaps/edm_30_of_200.pcap", pcap_bytes(edm30)),
         ("pcaps/edm_canary_dns.pcap", pcap_bytes(canary)),
         ("pcaps/edm_below_pair_threshold.pcap", pcap_bytes(edm_below_pair_threshold_capture(table))),
+        ("pcaps/spread.pcap", pcap_bytes(spread_capture())),
+        ("pcaps/slow_drip_40min.pcap", pcap_bytes(slow_drip_40min_capture())),
+        ("pcaps/allow_destinations.pcap", pcap_bytes(allow_destinations_capture())),
+        ("pcaps/paste_site.pcap", pcap_bytes(paste_site_capture())),
+        ("pcaps/incident_linked.pcap", pcap_bytes(incident_linked_capture())),
     ]
 
 

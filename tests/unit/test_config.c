@@ -203,7 +203,7 @@ static void test_defaults_parse(void **state)
         assert_non_null(k->doc);
         assert_non_null(k->type);
     }
-    assert_int_equal(i, 41);
+    assert_int_equal(i, 46);
 }
 
 static void test_key_table_unique(void **state)
@@ -939,6 +939,11 @@ static void test_shipped_config_is_defaults(void **state)
     assert_string_equal(c.edm.key, d.edm.key);
     assert_int_equal(c.edm.threshold, d.edm.threshold);
     assert_memory_equal(&c.stats, &d.stats, sizeof(d.stats));
+    assert_string_equal(c.policy, d.policy);
+    assert_string_equal(c.geoip.country_db, d.geoip.country_db);
+    assert_string_equal(c.geoip.asn_db, d.geoip.asn_db);
+    assert_string_equal(c.geoip.city_db, d.geoip.city_db);
+    assert_int_equal(c.geoip.required, d.geoip.required);
     assert_int_equal(c.outputs.count, d.outputs.count);
     for (size_t i = 0; i < d.outputs.count; i++)
         assert_string_equal(c.outputs.item[i], d.outputs.item[i]);
