@@ -76,6 +76,20 @@ expect bad_bpf 2 "bpf 'tcp port banana'" -- -c "$cfg" --set 'capture.bpf=tcp por
     -r "$pcap" -o "$tmp/eve.json"
 expect bad_output_spec 2 'syslog:local9' -- -c "$cfg" --set outputs=syslog:local9 -r "$pcap"
 expect group_without_user 2 'needs --user' -- -c "$cfg" --group nogroup -r "$pcap"
+expect geoip_missing 2 'nope\.mmdb' -- -c "$cfg" --set geoip.country_db="$tmp/nope.mmdb" \
+    -r "$pcap" -o "$tmp/eve.json"
+printf 'not a database' >"$tmp/corrupt.mmdb"
+expect geoip_corrupt 2 'corrupt\.mmdb' -- -c "$cfg" --set geoip.asn_db="$tmp/corrupt.mmdb" \
+    -r "$pcap" -o "$tmp/eve.json"
+expect geoip_wrong_role 2 'test-asn\.mmdb' -- -c "$cfg" \
+    --set geoip.country_db="$top/pcaps/geoip/test-asn.mmdb" -r "$pcap" -o "$tmp/eve.json"
+expect geoip_optional 0 'warning: .*nope\.mmdb.*geoip\.required' -- -c "$cfg" \
+    --set geoip.country_db="$tmp/nope.mmdb" --set geoip.required=no -r "$pcap" -o "$tmp/eve.json"
+printf 'detectors:\n  - name: pair\n    key: bogus\n    sid: 1\n' >"$tmp/policy.yaml"
+expect policy_bad 2 'policy\.yaml:3:.*bogus' -- -c "$cfg" --set policy="$tmp/policy.yaml" \
+    -r "$pcap" -o "$tmp/eve.json"
+expect policy_missing 2 'gone-policy\.yaml' -- -c "$cfg" --set policy="$tmp/gone-policy.yaml" \
+    -r "$pcap" -o "$tmp/eve.json"
 expect check_config_ok 0 '' -- --check-config -c "$cfg"
 grep -q 'configuration OK' "$tmp/out" || {
     echo "FAIL check_config_ok: stdout does not say 'configuration OK'"
