@@ -185,6 +185,11 @@ as its receiver decodes it; a raw scan validates none of them, or too few to ale
                                  body (DEFLATE's best ratio, about 1,032:1) inflates
                                  to 64 MiB of zero bytes. No alert;
                                  app.http.decompress_bomb > 0.
+  http_gzip_nested_bomb.pcap     10.1.2.3 -> 203.0.113.42:80 POST, Content-Encoding
+                                 "gzip, gzip": 1,088 bytes that inflate to a 1 MiB
+                                 gzip member that inflates to 1 GiB of zeros; then
+                                 10.1.2.4 POSTs 25 emails to 203.0.113.43. One alert
+                                 (the 25); the bomb is cut, app.http.decompress_bomb > 0.
 
 Exact data matching captures (values from the customer table of gen_customers.py:
 customers(10000) with its default seed, the table tests/e2e/check_edm.sh builds its
@@ -1921,6 +1926,30 @@ def http_gzip_bomb_capture():
     return cap, gz
 
 
+NESTED_BOMB_SIZE = 1 << 30
+
+
+def http_gzip_nested_bomb_capture():
+    """A POST with Content-Encoding "gzip, gzip" whose body (about 1 KiB) inflates
+    to a 1 MiB gzip member that inflates to 1 GiB of zero bytes, then a 25-email
+    POST from another inside host that must still alert."""
+    rng = random.Random("leakwatch-http-gzip-nested-bomb")
+    inner = gzip_zero_bomb(NESTED_BOMB_SIZE)
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing, mtime 0: deterministic
+    outer = c.compress(inner) + c.flush()
+    head = http_request_headers("POST", "/api/telemetry", "collector.example.net",
+                                ["Content-Type: application/octet-stream",
+                                 "Content-Encoding: gzip, gzip", "Content-Length: %d" % len(outer)])
+    cap = Capture()
+    ports = Ports()
+    http_exchange(cap, rng, ports, "10.1.2.3", "203.0.113.42", 80, head + outer,
+                  http_response("413 Content Too Large", b"", "text/plain"))
+    cap.at(2000000)
+    post_csv(cap, rng, ports, "10.1.2.4", "203.0.113.43",
+             email_lines(Fake("leakwatch-nested-bomb-records"), 25))
+    return cap, outer
+
+
 # ---------------------------------------------------------------------------
 # Exact data matching (EDM) captures
 # ---------------------------------------------------------------------------
@@ -2195,6 +2224,11 @@ def outputs():
     out = zlib.decompress(gz, 31)  # the checker's zlib, not the writer's
     assert len(out) == GZIP_BOMB_SIZE and not out.strip(b"\0")
     del out
+    nested_bomb, outer = http_gzip_nested_bomb_capture()
+    inner = zlib.decompress(outer, 31)
+    first = zlib.decompressobj(31).decompress(inner, 1 << 20)  # the first MiB of the GiB only
+    assert len(outer) <= 2048 and len(inner) < 2 << 20 and len(first) == 1 << 20 and not first.strip(b"\0")
+    del inner, first
     table = edm_table()
     edm30, mine, others = edm_30_of_200_capture(table)
     canary, canary_name = edm_canary_dns_capture(table)
@@ -2242,6 +2276,7 @@ def outputs():
             ("198.51.100.53", "198.51.100.54"), "leakwatch-dns-two-upstreams"))),
         ("pcaps/ftp_stor_csv.pcap", pcap_bytes(ftp_stor_csv_capture()[0])),
         ("pcaps/http_gzip_bomb.pcap", pcap_bytes(bomb)),
+        ("pcaps/http_gzip_nested_bomb.pcap", pcap_bytes(nested_bomb)),
         ("pcaps/edm_30_of_200.pcap", pcap_bytes(edm30)),
         ("pcaps/edm_canary_dns.pcap", pcap_bytes(canary)),
         ("pcaps/edm_below_pair_threshold.pcap", pcap_bytes(edm_below_pair_threshold_capture(table))),
