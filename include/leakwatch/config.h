@@ -52,6 +52,7 @@ typedef struct lw_config {
     } burst;
 
     struct {
+        uint64_t memcap;           /* flow.memcap: record + per-flow state bytes per worker */
         uint32_t max_flows;        /* flow.max_flows: table cap; the oldest idle flow is evicted */
         uint32_t idle_timeout_s;   /* flow.idle_timeout */
         uint32_t closed_timeout_s; /* flow.closed_timeout: after FIN both ways or RST */

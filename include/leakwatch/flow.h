@@ -18,7 +18,14 @@
  * expiry releases at most `budget` flows per call.
  *
  * Memory: at most max_flows records; a new flow at the cap evicts the least
- * recently seen flow (closed ones first) and counts flow.evicted.
+ * recently seen flow (closed ones first) and counts flow.evicted. With a
+ * memcap, the table also keeps the bytes of its records plus the slot bytes
+ * the engine declares with lw_flow_account() (flow.memuse) at or under the
+ * memcap: a new flow that would need memory beyond it evicts the least
+ * recently seen flow instead, and lw_flow_table_expire() first evicts while
+ * slot growth has pushed the total over; both count flow.memcap_evicted.
+ * The bucket array (8 bytes x the power of two >= max_flows) is allocated
+ * once by lw_flow_table_new() and is not part of flow.memuse.
  */
 #ifndef LEAKWATCH_FLOW_H
 #define LEAKWATCH_FLOW_H
@@ -56,6 +63,7 @@ typedef struct lw_flow {
     struct lw_flow *hnext;
     struct lw_flow *lprev, *lnext;
     uint32_t hash;
+    uint32_t mem; /* slot bytes declared with lw_flow_account(); fills the tail padding */
 } lw_flow;
 
 #define LW_FLOW_COUNTERS(X)                                                                        \
@@ -66,7 +74,9 @@ typedef struct lw_flow {
     X(FLUSHED, "flow.flushed")                                                                     \
     X(ALLOC_FAILED, "flow.alloc_failed")                                                           \
     X(TCP_REUSED, "flow.tcp_reused")                                                               \
-    X(ACTIVE, "flow.active")
+    X(MEMCAP_EVICTED, "flow.memcap_evicted")                                                       \
+    X(ACTIVE, "flow.active")                                                                       \
+    X(MEMUSE, "flow.memuse")
 
 #define LW_FLOW_ENUM_(name, str) LW_FLOW_CTR_##name,
 enum lw_flow_counter { LW_FLOW_COUNTERS(LW_FLOW_ENUM_) LW_FLOW_CTR_MAX };
@@ -81,6 +91,7 @@ typedef void (*lw_flow_release_fn)(lw_flow *f, void *ctx);
 
 typedef struct lw_flow_table_config {
     uint32_t max_flows;
+    uint64_t memcap; /* bytes of records + declared slot bytes; 0 = no cap but max_flows */
     uint64_t idle_timeout_us;
     uint64_t closed_timeout_us;
     lw_flow_release_fn release;
@@ -109,9 +120,24 @@ lw_flow *lw_flow_get(lw_flow_table *t, const lw_packet *p, int *dir, bool *creat
  * closed time-out instead of the idle one. */
 void lw_flow_mark_closed(lw_flow_table *t, lw_flow *f);
 
-/* Releases flows whose time-out has passed at `now_us` (a flow idle for
- * exactly its time-out has expired), closed ones first, at most `budget`
- * of them; returns how many were released. */
+/* Declares that a stage's state for f grew (delta > 0) or shrank by |delta|
+ * bytes; counted in flow.memuse against the memcap. The table forgets a
+ * flow's declared bytes when the flow leaves, so the engine need not undo
+ * them in the release callback (it may: this is the one call the callback
+ * is allowed to make). Never allocates and never evicts: the memcap is
+ * enforced at the next new flow or lw_flow_table_expire(). A flow's total
+ * saturates at 0 and UINT32_MAX. */
+void lw_flow_account(lw_flow_table *t, lw_flow *f, int64_t delta);
+
+/* Bytes counted against the memcap now: records allocated (in the table or
+ * free for reuse) plus the declared slot bytes of flows in the table. */
+uint64_t lw_flow_table_memuse(const lw_flow_table *t);
+
+/* Releases flows while flow.memuse exceeds the memcap (least recently seen
+ * first, closed ones first; flow.memcap_evicted), then flows whose time-out
+ * has passed at `now_us` (a flow idle for exactly its time-out has
+ * expired), closed ones first; at most `budget` flows in all. Returns how
+ * many were released. */
 size_t lw_flow_table_expire(lw_flow_table *t, uint64_t now_us, size_t budget);
 
 /* Releases every flow now (end of input), counted as flow.flushed. */

@@ -11,7 +11,10 @@
  * it the de-chunked bytes.
  *
  * Lines. A start line or header field is gathered into the direction's line
- * buffer of max_line bytes; the bytes of a longer line are counted
+ * buffer, which grows on demand (256 bytes, doubling) up to max_line and is
+ * kept for the flow's life: a flow costs what its longest line needed, not
+ * 2 x max_line, and later packets allocate nothing. The bytes of a longer
+ * line are counted
  * (LINE_TOO_LONG), emitted raw as their own item so that nothing escapes the
  * scan, and the first max_line bytes are processed as the line. A header
  * field waits for the first byte of the next line before it is processed,
@@ -448,6 +451,25 @@ static void dispatch_header(http_dir *d)
 
 /* ---- reading lines ---------------------------------------------------------- */
 
+/* Makes room for `need` bytes of line (need <= max_line). False when the
+ * allocation fails: the caller treats the line as too long. */
+bool lw_http_line_reserve(http_dir *d, size_t need)
+{
+    if (need <= d->line_cap)
+        return true;
+    size_t cap = d->line_cap ? d->line_cap : HTTP_LINE_FIRST;
+    while (cap < need)
+        cap *= 2;
+    if (cap > d->h->max_line)
+        cap = d->h->max_line;
+    uint8_t *p = realloc(d->line, cap);
+    if (!p)
+        return false;
+    d->line = p;
+    d->line_cap = (uint32_t)cap;
+    return true;
+}
+
 /*
  * Moves the bytes of c up to the next LF into the line buffer (the LF is
  * consumed, not stored). Past max_line the bytes are counted and emitted
@@ -461,8 +483,11 @@ static bool line_take(http_dir *d, lw_cursor *c, bool stop_full)
     size_t n = lf ? (size_t)(lf - c->ptr) : left;
     size_t room = d->h->max_line - d->line_len;
     size_t take = n < room ? n : room;
+    if (take && !lw_http_line_reserve(d, d->line_len + take))
+        take = 0; /* no memory for the line: it is handled as too long */
     lw_cursor piece = lw_cur_sub(c, take);
-    memcpy(d->line + d->line_len, piece.ptr, take);
+    if (take)
+        memcpy(d->line + d->line_len, piece.ptr, take);
     d->line_len += (uint32_t)take;
     if (take < n) {
         if (stop_full && !d->line_over)
@@ -628,7 +653,7 @@ static void headers_step(http_dir *d, lw_cursor *c)
         if (b == ' ' || b == '\t') {
             d->pl_cont = true;
             d->pl_skipws = true;
-            if (d->line_len < d->h->max_line)
+            if (d->line_len < d->h->max_line && lw_http_line_reserve(d, d->line_len + 1))
                 d->line[d->line_len++] = ' ';
         } else {
             dispatch_header(d);
@@ -747,7 +772,7 @@ lw_http *lw_http_new(const lw_app_limits *lim, uint64_t *counters)
     uint32_t ml = lim->max_line < HTTP_LINE_MIN ? HTTP_LINE_MIN : lim->max_line;
     if (ml > (UINT32_MAX - sizeof(lw_http)) / 2)
         return NULL;
-    lw_http *h = calloc(1, sizeof(*h) + 2 * (size_t)ml);
+    lw_http *h = calloc(1, sizeof(*h));
     if (!h)
         return NULL;
     h->lim = lim;
@@ -757,7 +782,7 @@ lw_http *lw_http_new(const lw_app_limits *lim, uint64_t *counters)
         http_dir *d = &h->d[i];
         d->h = h;
         d->dir = i;
-        d->line = h->lines + (size_t)i * ml;
+        d->line = NULL; /* grown by line_reserve */
         message_reset(d);
     }
     return h;
@@ -852,6 +877,7 @@ void lw_http_free(lw_http *h, const lw_app_sink *sink)
         if (d->state >= HS_BODY_LEN && d->state <= HS_BODY_CLOSE)
             lw_http_body_end(d); /* until-close bodies end here; others were cut */
         lw_http_item_end(d);
+        free(d->line);
     }
     free(h);
 }

@@ -387,7 +387,10 @@ static size_t mp_line(http_mp *mp, const uint8_t *p, size_t n)
     /* MP_HEADERS (no folding: form-data part headers are short and single) */
     size_t room = d->h->max_line - d->line_len;
     size_t take = len < room ? len : room;
-    memcpy(d->line + d->line_len, p, take);
+    if (take && !lw_http_line_reserve(d, d->line_len + take))
+        take = 0; /* no memory for the line: handled as too long */
+    if (take)
+        memcpy(d->line + d->line_len, p, take);
     d->line_len += (uint32_t)take;
     if (take < len) {
         if (!mp->line_over)

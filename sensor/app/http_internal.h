@@ -21,12 +21,13 @@
 #include "leakwatch/codec.h"
 #include "leakwatch/http.h"
 
-#define HTTP_ENC_MAX      8  /* encodings remembered per message, whatever max_encodings says */
-#define HTTP_MP_DEPTH_MAX 8  /* multipart levels, whatever max_encodings says */
-#define HTTP_FIFO_MAX     64 /* requests awaiting their response */
-#define HTTP_PROBE        16 /* compressed bytes held to tell "gzip" from plain text */
-#define HTTP_BOUNDARY_MAX 70 /* RFC 2046 section 5.1.1 */
-#define HTTP_LINE_MIN     64 /* floor for max_line: a request line must fit its method */
+#define HTTP_ENC_MAX      8   /* encodings remembered per message, whatever max_encodings says */
+#define HTTP_MP_DEPTH_MAX 8   /* multipart levels, whatever max_encodings says */
+#define HTTP_FIFO_MAX     64  /* requests awaiting their response */
+#define HTTP_PROBE        16  /* compressed bytes held to tell "gzip" from plain text */
+#define HTTP_BOUNDARY_MAX 70  /* RFC 2046 section 5.1.1 */
+#define HTTP_LINE_MIN     64  /* floor for max_line: a request line must fit its method */
+#define HTTP_LINE_FIRST   256 /* first size of a line buffer; doubled up to max_line */
 
 enum http_state {
     HS_START,      /* before a request/status line (also: resynchronising) */
@@ -106,8 +107,11 @@ struct http_dir {
     bool item_open;    /* content emitted since the last item_end */
     bool cut_counted;  /* output budget exhaustion counted for this message */
 
-    /* the line being read */
+    /* the line being read: grown on demand up to max_line (most lines are
+     * short, and a flow holding 2 x max_line would be the biggest thing in
+     * it), kept until the decoder is freed so no packet allocates again */
     uint8_t *line;
+    uint32_t line_cap;
     uint32_t line_len;
     uint32_t pl_start; /* where the current physical line starts in line */
     bool pl_cont;      /* the physical line continues a folded header */
@@ -153,11 +157,13 @@ struct lw_http {
     uint32_t fifo_head, fifo_n;
     uint8_t fifo[HTTP_FIFO_MAX];
     http_dir d[2];
-    uint8_t lines[]; /* 2 x max_line */
 };
 
 /* http.c */
 void lw_http_emit(http_dir *d, const uint8_t *data, size_t len);
+/* Room for `need` bytes in d's line buffer (need <= max_line); false when
+ * memory ran out (the line is then handled as too long). */
+bool lw_http_line_reserve(http_dir *d, size_t need);
 void lw_http_emit_cb(void *ctx, const uint8_t *data, size_t len); /* ctx: http_dir */
 void lw_http_item_end(http_dir *d);
 void lw_http_count(http_dir *d, int ctr);

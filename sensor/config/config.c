@@ -77,6 +77,8 @@ static const struct key keys[] = {
         "masked sample values per alert"),
     KEY("flow.max_flows", "integer", KT_U32, 1, 16777216, "262144", flow.max_flows,
         "flows tracked per worker; the oldest idle flow is evicted"),
+    KEY("flow.memcap", "size", KT_SIZE, 1ull << 20, SIZE_MAX_BYTES, "1gb", flow.memcap,
+        "bytes of flow records and their per-flow state per worker; the oldest flow is evicted"),
     KEY("flow.idle_timeout", "duration", KT_DURATION, 1, 86400, "120", flow.idle_timeout_s,
         "a flow with no packet for this long is closed"),
     KEY("flow.closed_timeout", "duration", KT_DURATION, 0, 3600, "10", flow.closed_timeout_s,

@@ -16,6 +16,15 @@
  * connection's end is complete), closes the Hyperscan streams (values that
  * end at the last byte are reported) and writes the flow's held alerts - in
  * that order, since each step can still produce values for the next.
+ *
+ * Memory: the flow table counts its records against flow.memcap; the engine
+ * declares each slot it sees allocated with lw_flow_account() (its size plus
+ * the allocator's overhead), and the table forgets a flow's bytes when it
+ * leaves. The reassembler slot is declared where it is allocated; the app
+ * and match slots are allocated in engine_app.c and engine_alert.c, so
+ * transport_packet() declares them when it sees them appear during a
+ * packet. What the decoders and Hyperscan allocate behind those slots is
+ * not counted (docs/performance.md gives the figures).
  */
 #include "leakwatch/engine.h"
 
@@ -29,6 +38,11 @@
 /* Work done for time-outs per packet: enough to keep up with any arrival
  * rate, small enough that no packet pays for a mass expiry. */
 #define EXPIRE_BUDGET 64
+
+/* What one slot costs against flow.memcap: its struct plus the allocator's
+ * header and rounding (glibc: an 8-byte header, 16-byte steps). */
+#define SLOT_OVERHEAD   16
+#define SLOT_COST(type) ((int64_t)sizeof(type) + SLOT_OVERHEAD)
 
 #define ENGINE_NAME_(name, str) str,
 static const char *const engine_counter_names[CTR_MAX] = {LW_ENGINE_COUNTERS(ENGINE_NAME_)};
@@ -226,6 +240,7 @@ lw_engine *lw_engine_new(const lw_engine_deps *deps, lw_output *out, char *err, 
 
     lw_flow_table_config fcfg = {
         .max_flows = cfg->flow.max_flows,
+        .memcap = cfg->flow.memcap,
         .idle_timeout_us = (uint64_t)cfg->flow.idle_timeout_s * 1000000u,
         .closed_timeout_us = (uint64_t)cfg->flow.closed_timeout_s * 1000000u,
         .release = release_flow,
@@ -328,6 +343,7 @@ static void tcp_segment(lw_engine *e, lw_flow *f, int dir, const lw_packet *p)
             return;
         }
         f->slot[LW_FLOW_SLOT_STREAM] = fs;
+        lw_flow_account(e->flows, f, SLOT_COST(flow_stream));
     }
     deliver_ctx dc = {e, f};
     lw_stream_segment(&e->stream_pool, &fs->s, dir, p, eng_on_stream_bytes, &dc);
@@ -355,6 +371,10 @@ static void transport_packet(lw_engine *e, const lw_packet *p)
     lw_flow *f = lw_flow_get(e->flows, p, &dir, &created);
     if (!f)
         return;
+    /* Slots are only freed when the flow leaves the table, which cannot
+     * happen during its own packet: one that appears below is new. */
+    bool had_app = f->slot[LW_FLOW_SLOT_APP] != NULL;
+    bool had_match = f->slot[LW_FLOW_SLOT_MATCH] != NULL;
     if (created) {
         bool src_home = is_home(e, &f->src), dst_home = is_home(e, &f->dst);
         f->egress[LW_DIR_TOSERVER] = src_home && !dst_home;
@@ -362,13 +382,15 @@ static void transport_packet(lw_engine *e, const lw_packet *p)
         eng_flow_created(e, f);
     }
 
-    if (p->proto == LW_PROTO_TCP && e->cfg->stream.reassembly) {
+    if (p->proto == LW_PROTO_TCP && e->cfg->stream.reassembly)
         tcp_segment(e, f, dir, p);
-        return;
-    }
-    /* UDP, and TCP when reassembly is off: each payload on its own. */
-    if (p->payload_len)
+    else if (p->payload_len) /* UDP, and TCP when reassembly is off: each payload alone */
         eng_udp_payload(e, f, dir, p->payload, p->payload_len);
+
+    if (!had_app && f->slot[LW_FLOW_SLOT_APP])
+        lw_flow_account(e->flows, f, SLOT_COST(flow_app));
+    if (!had_match && f->slot[LW_FLOW_SLOT_MATCH])
+        lw_flow_account(e->flows, f, SLOT_COST(flow_match));
 }
 
 void lw_engine_tick(lw_engine *e, uint64_t ts_us)

@@ -9,11 +9,25 @@
  * cannot predict which bucket a tuple falls in, so cannot build one long
  * chain (the hash-flooding attack on tables with a public hash function).
  *
- * Records: at most max_flows are ever allocated, lazily (a table that sees
- * ten flows holds ten records). A record leaving the table goes to a free
- * list and is reused; once a record exists no packet allocates. The bucket
- * array is a power of two >= max_flows, so the expected chain length stays
- * below one at the cap.
+ * Records: at most max_flows are ever allocated, lazily, in blocks of up to
+ * RECORDS_PER_BLOCK (a table that sees ten flows holds one block of ten or
+ * more records, never more than the cap). A block saves the allocator's
+ * header and 16-byte rounding per record (a 160-byte record costs 176
+ * bytes from glibc alone) and 255 of every 256 calls to it. A record
+ * leaving the table goes to a free list and is reused; once a record
+ * exists no packet allocates. The bucket array is a power of two >=
+ * max_flows, so the expected chain length stays below one at the cap.
+ *
+ * Memory cap: `used` is the bytes of every block allocated plus the slot
+ * bytes the engine declared for flows in the table (lw_flow_account). A
+ * block is only allocated when it fits under the memcap (a smaller block
+ * when a full one would not), so records alone never exceed it; a new flow
+ * that can get neither a free record nor a block evicts the least recently
+ * seen flow, counted flow.evicted when max_flows is the limit and
+ * flow.memcap_evicted when memory is. Slot bytes grow after a flow was
+ * created, outside the table's control: lw_flow_table_expire() evicts
+ * while they have pushed `used` over the memcap, so the excess is bounded
+ * by what one packet's stages allocate between two calls.
  *
  * Order: every flow is on exactly one of two LRU lists, `active` or
  * `closed`, ordered by ts_last_us (head = least recently seen).
@@ -44,9 +58,10 @@
  * Release: every flow leaving the table - idle or closed time-out,
  * eviction, reuse, flush - is counted once under its reason and handed to
  * the release callback exactly once, before its record is unlinked and
- * reused. The callback must not call back into the table. Invariant:
+ * reused. The callback must not call back into the table (except
+ * lw_flow_account on the flow being released). Invariant:
  * flow.created = flow.active + expired_idle + expired_closed + evicted +
- * flushed + tcp_reused.
+ * flushed + tcp_reused + memcap_evicted.
  */
 #include "leakwatch/flow.h"
 
@@ -62,12 +77,22 @@ const char *const lw_flow_counter_names[LW_FLOW_CTR_MAX] = {LW_FLOW_COUNTERS(NAM
 /* Largest accepted max_flows: the bucket count must fit in uint32_t. */
 #define MAX_FLOWS_LIMIT (1u << 30)
 
+/* Records per allocation: 256 x 160 bytes = 40 KiB, small enough that the
+ * last, partly used block of a small table wastes little. */
+#define RECORDS_PER_BLOCK 256u
+
 /* Canonical tuple bytes: family, proto, 2 x 16 address bytes, 2 x port. */
 #define TUPLE_BYTES (2 + 16 + 16 + 2 + 2)
 
 typedef struct flow_list {
     lw_flow *head, *tail;
 } flow_list;
+
+/* A run of records from one allocation, kept only to free them. */
+typedef struct record_block {
+    struct record_block *next;
+    lw_flow rec[];
+} record_block;
 
 struct lw_flow_table {
     lw_flow_table_config cfg;
@@ -77,6 +102,9 @@ struct lw_flow_table {
     uint32_t count;                                /* flows in the table */
     uint32_t allocated;                            /* records ever allocated, <= max_flows */
     lw_flow *free_list;                            /* records not in the table, linked by hnext */
+    record_block *blocks;                          /* every allocation of records */
+    uint64_t block_bytes;                          /* bytes of all blocks */
+    uint64_t slot_bytes;                           /* declared slot bytes of flows in the table */
     flow_list active;                              /* open flows, least recently seen first */
     flow_list closed;                              /* closed flows, least recently seen first */
     unsigned char seed[crypto_shorthash_KEYBYTES]; /* bucket hash key, random per table */
@@ -225,6 +253,16 @@ lw_flow_table *lw_flow_table_new(const lw_flow_table_config *cfg, uint64_t *coun
     return t;
 }
 
+static uint64_t memuse(const lw_flow_table *t)
+{
+    return t->block_bytes + t->slot_bytes;
+}
+
+static void update_memuse(lw_flow_table *t)
+{
+    t->ctr[LW_FLOW_CTR_MEMUSE] = memuse(t);
+}
+
 /* Unlinks f from its bucket chain. */
 static void hash_remove(lw_flow_table *t, lw_flow *f)
 {
@@ -246,28 +284,80 @@ static void release_flow(lw_flow_table *t, lw_flow *f, enum lw_flow_counter why)
     list_remove(list_of(t, f), f);
     t->count--;
     t->ctr[LW_FLOW_CTR_ACTIVE] = t->count;
+    t->slot_bytes -= f->mem;
+    f->mem = 0;
+    update_memuse(t);
     f->hnext = t->free_list;
     t->free_list = f;
 }
 
-/* A record for a new flow, zeroed: from the free list, a fresh allocation
- * below the cap, or by evicting the least valuable flow at the cap. */
+/* How many records the next block may hold: below max_flows and, with a
+ * memcap, within the bytes still free under it. 0 when none fits. */
+static uint32_t block_records(const lw_flow_table *t)
+{
+    uint64_t n = t->cfg.max_flows - t->allocated;
+    if (n > RECORDS_PER_BLOCK)
+        n = RECORDS_PER_BLOCK;
+    if (t->cfg.memcap && n) {
+        uint64_t used = memuse(t), room;
+        room = used + sizeof(record_block) < t->cfg.memcap
+                   ? t->cfg.memcap - used - sizeof(record_block)
+                   : 0;
+        if (room / sizeof(lw_flow) < n)
+            n = room / sizeof(lw_flow);
+    }
+    return (uint32_t)n;
+}
+
+/* Allocates a block of n records onto the free list; false when the
+ * allocator said no (counted flow.alloc_failed). */
+static bool add_block(lw_flow_table *t, uint32_t n)
+{
+    size_t bytes = sizeof(record_block) + (size_t)n * sizeof(lw_flow);
+    record_block *b = calloc(1, bytes);
+    if (!b) {
+        t->ctr[LW_FLOW_CTR_ALLOC_FAILED]++;
+        return false;
+    }
+    b->next = t->blocks;
+    t->blocks = b;
+    t->block_bytes += bytes;
+    t->allocated += n;
+    for (uint32_t i = n; i-- > 0;) {
+        b->rec[i].hnext = t->free_list;
+        t->free_list = &b->rec[i];
+    }
+    update_memuse(t);
+    return true;
+}
+
+/* The flow to give up for memory: the least recently seen closed one, else
+ * the least recently seen open one; NULL when the table is empty. */
+static lw_flow *victim_of(const lw_flow_table *t)
+{
+    return t->closed.head ? t->closed.head : t->active.head;
+}
+
+/* A record for a new flow, zeroed: from the free list, a fresh block below
+ * the caps, or by evicting the least valuable flow at a cap. */
 static lw_flow *take_record(lw_flow_table *t)
 {
-    if (!t->free_list && t->allocated < t->cfg.max_flows) {
-        lw_flow *f = calloc(1, sizeof(*f));
-        if (!f) {
-            t->ctr[LW_FLOW_CTR_ALLOC_FAILED]++;
-            return NULL;
-        }
-        t->allocated++;
-        return f;
-    }
     if (!t->free_list) {
-        lw_flow *victim = t->closed.head ? t->closed.head : t->active.head;
-        if (!victim)
-            return NULL; /* unreachable: allocated == max_flows > 0 and none free */
-        release_flow(t, victim, LW_FLOW_CTR_EVICTED);
+        uint32_t n = block_records(t);
+        if (n > 0) {
+            if (!add_block(t, n))
+                return NULL;
+        } else {
+            lw_flow *victim = victim_of(t);
+            if (!victim) {
+                /* only with a memcap below one block's header and record */
+                t->ctr[LW_FLOW_CTR_ALLOC_FAILED]++;
+                return NULL;
+            }
+            release_flow(t, victim,
+                         t->allocated >= t->cfg.max_flows ? LW_FLOW_CTR_EVICTED
+                                                          : LW_FLOW_CTR_MEMCAP_EVICTED);
+        }
     }
     lw_flow *f = t->free_list;
     t->free_list = f->hnext;
@@ -367,9 +457,32 @@ static bool timed_out(uint64_t now, uint64_t last, uint64_t timeout)
     return now >= last && now - last >= timeout;
 }
 
+void lw_flow_account(lw_flow_table *t, lw_flow *f, int64_t delta)
+{
+    uint64_t before = f->mem, after;
+    uint64_t mag =
+        delta < 0 ? (uint64_t)0 - (uint64_t)delta : (uint64_t)delta; /* |INT64_MIN| too */
+    if (delta < 0)
+        after = mag >= before ? 0 : before - mag;
+    else
+        after = before + mag > UINT32_MAX ? UINT32_MAX : before + mag;
+    f->mem = (uint32_t)after;
+    t->slot_bytes = t->slot_bytes - before + after;
+    update_memuse(t);
+}
+
+uint64_t lw_flow_table_memuse(const lw_flow_table *t)
+{
+    return memuse(t);
+}
+
 size_t lw_flow_table_expire(lw_flow_table *t, uint64_t now_us, size_t budget)
 {
     size_t n = 0;
+    while (n < budget && t->cfg.memcap && memuse(t) > t->cfg.memcap && victim_of(t)) {
+        release_flow(t, victim_of(t), LW_FLOW_CTR_MEMCAP_EVICTED);
+        n++;
+    }
     while (n < budget && t->closed.head &&
            timed_out(now_us, t->closed.head->ts_last_us, t->cfg.closed_timeout_us)) {
         release_flow(t, t->closed.head, LW_FLOW_CTR_EXPIRED_CLOSED);
@@ -401,10 +514,10 @@ void lw_flow_table_free(lw_flow_table *t)
     if (!t)
         return;
     lw_flow_table_flush(t);
-    while (t->free_list) {
-        lw_flow *f = t->free_list;
-        t->free_list = f->hnext;
-        free(f);
+    while (t->blocks) {
+        record_block *b = t->blocks;
+        t->blocks = b->next;
+        free(b);
     }
     free(t->buckets);
     free(t);

@@ -52,7 +52,12 @@ mkfifo "$tmp/in"
 pid=$!
 exec 3>"$tmp/in"
 cat "$tmp/a" >&3
-sleep 2 # the first half is processed while the disk is full
+# The first half is processed while the disk is full: wait until a write has
+# failed (a fixed sleep raced a loaded machine), at most 60 s.
+for _ in $(seq 600); do
+    grep -q "write failed" "$tmp/err" 2>/dev/null && break
+    sleep 0.1
+done
 rm -f "$fs/filler"
 cat "$tmp/b" >&3
 exec 3>&-

@@ -105,6 +105,7 @@ static void test_defaults_values(void **state)
     assert_int_equal(f->c.flow.max_flows, 262144);
     assert_int_equal(f->c.flow.idle_timeout_s, 120);
     assert_int_equal(f->c.flow.closed_timeout_s, 10);
+    assert_true(f->c.flow.memcap == 1ull << 30);
     assert_true(f->c.stream.depth == 0);
     assert_int_equal(f->c.stats.interval_s, 0);
     assert_int_equal(lw_config_check(&f->c, f->err, sizeof(f->err)), 0);
@@ -185,6 +186,11 @@ static void test_stream_and_defrag_caps(void **state)
     assert_int_not_equal(lw_config_set(&f->c, "defrag.max_fragments=1", f->err, ERRLEN), 0);
     assert_int_equal(lw_config_set(&f->c, "defrag.timeout=2m", f->err, ERRLEN), 0);
     assert_int_equal(f->c.defrag.timeout_s, 120);
+    assert_int_equal(lw_config_set(&f->c, "flow.memcap=64mb", f->err, ERRLEN), 0);
+    assert_true(f->c.flow.memcap == 64ull << 20);
+    assert_int_not_equal(lw_config_set(&f->c, "flow.memcap=512kb", f->err, ERRLEN), 0);
+    assert_non_null(strstr(f->err, "out of range"));
+    assert_true(f->c.flow.memcap == 64ull << 20);
 }
 
 static void test_defaults_parse(void **state)
@@ -203,7 +209,7 @@ static void test_defaults_parse(void **state)
         assert_non_null(k->doc);
         assert_non_null(k->type);
     }
-    assert_int_equal(i, 46);
+    assert_int_equal(i, 47);
 }
 
 static void test_key_table_unique(void **state)
@@ -918,8 +924,12 @@ static void test_shipped_config_is_defaults(void **state)
     assert_int_equal(c.home_net_count, d.home_net_count);
     assert_memory_equal(c.home_net, d.home_net, d.home_net_count * sizeof(lw_cidr));
     assert_memory_equal(&c.burst, &d.burst, sizeof(d.burst));
-    assert_memory_equal(&c.flow, &d.flow, sizeof(d.flow));
-    /* field by field: the bools leave padding that memcmp would see */
+    /* field by field: flow's and stream's fields leave padding that memcmp
+     * would see */
+    assert_int_equal(c.flow.memcap, d.flow.memcap);
+    assert_int_equal(c.flow.max_flows, d.flow.max_flows);
+    assert_int_equal(c.flow.idle_timeout_s, d.flow.idle_timeout_s);
+    assert_int_equal(c.flow.closed_timeout_s, d.flow.closed_timeout_s);
     assert_int_equal(c.stream.depth, d.stream.depth);
     assert_int_equal(c.stream.memcap, d.stream.memcap);
     assert_int_equal(c.stream.max_buffer, d.stream.max_buffer);

@@ -3,7 +3,12 @@
  * IPv4 and IPv6, idle and closed time-outs at their exact edges, eviction
  * at the cap (closed first, then least recently seen), the release callback
  * (exactly once per flow), deterministic flow ids, budgeted expiry, port
- * reuse, and packet time that goes backwards.
+ * reuse, and packet time that goes backwards; the memory cap (records in
+ * blocks under it, declared slot bytes, eviction over it) and the per-flow
+ * memory budget: a flow record plus its hash-table share plus the slots an
+ * egress HTTP flow allocates stay within 1 KiB (Hyperscan stream state and
+ * the decoders' own allocations excluded; see docs/performance.md), and a
+ * million concurrent flows fit under a 1 GiB memcap.
  *
  * Every test ends by checking the accounting invariant: flows created =
  * flows in the table + flows that left it under one of the reasons.
@@ -14,9 +19,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "leakwatch/flow.h"
+
+/* The engine's per-flow slot types, to hold them to the budget. */
+#include "../../sensor/engine/engine_internal.h"
 
 #define MAX_FLOWS    4
 #define IDLE_US      100
@@ -72,7 +82,7 @@ static int setup(void **state)
 static uint64_t left_table(const uint64_t *c)
 {
     return c[LW_FLOW_CTR_EXPIRED_IDLE] + c[LW_FLOW_CTR_EXPIRED_CLOSED] + c[LW_FLOW_CTR_EVICTED] +
-           c[LW_FLOW_CTR_FLUSHED] + c[LW_FLOW_CTR_TCP_REUSED];
+           c[LW_FLOW_CTR_FLUSHED] + c[LW_FLOW_CTR_TCP_REUSED] + c[LW_FLOW_CTR_MEMCAP_EVICTED];
 }
 
 static void check_invariants(const fixture *fx)
@@ -82,6 +92,7 @@ static void check_invariants(const fixture *fx)
     assert_true(n <= MAX_FLOWS);
     assert_int_equal(fx->ctr[LW_FLOW_CTR_CREATED], n + left_table(fx->ctr));
     assert_int_equal(fx->released, left_table(fx->ctr));
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_MEMUSE], lw_flow_table_memuse(fx->t));
 }
 
 static int teardown(void **state)
@@ -704,6 +715,291 @@ static void test_random_operations_keep_invariants(void **state)
     assert_true(fx->ctr[LW_FLOW_CTR_TCP_REUSED] > 0);
 }
 
+/* ---- memory cap and budget ------------------------------------------------ */
+
+/* What a block of records costs beyond its records: one link pointer. */
+#define BLOCK_HEADER sizeof(void *)
+/* Records per block (flow.c's RECORDS_PER_BLOCK). */
+#define RECORDS_PER_BLOCK_TEST 256u
+
+static lw_flow_table *make_capped(fixture *fx, uint32_t max_flows, uint64_t memcap)
+{
+    lw_flow_table_config cfg = {
+        .max_flows = max_flows,
+        .memcap = memcap,
+        .idle_timeout_us = IDLE_US,
+        .closed_timeout_us = CLOSED_US,
+        .release = on_release,
+        .release_ctx = fx,
+    };
+    return lw_flow_table_new(&cfg, fx->ctr);
+}
+
+/* Swaps the fixture's table for one with a memcap (teardown frees it). */
+static void use_capped(fixture *fx, uint32_t max_flows, uint64_t memcap)
+{
+    lw_flow_table_free(fx->t);
+    memset(fx, 0, sizeof(*fx));
+    fx->t = make_capped(fx, max_flows, memcap);
+    assert_non_null(fx->t);
+}
+
+static void test_records_come_in_blocks_counted_in_memuse(void **state)
+{
+    fixture *fx = *state;
+    assert_int_equal(lw_flow_table_memuse(fx->t), 0); /* lazily: nothing yet */
+    get(fx, nth(1000, 0), NULL, NULL);
+    /* one block of MAX_FLOWS records, never more than the cap */
+    assert_int_equal(lw_flow_table_memuse(fx->t), BLOCK_HEADER + MAX_FLOWS * sizeof(lw_flow));
+    for (uint16_t i = 1; i < 3 * MAX_FLOWS; i++)
+        get(fx, nth(1000 + i, i), NULL, NULL);
+    assert_int_equal(lw_flow_table_memuse(fx->t), BLOCK_HEADER + MAX_FLOWS * sizeof(lw_flow));
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_MEMUSE], lw_flow_table_memuse(fx->t));
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_MEMCAP_EVICTED], 0); /* no memcap: only the cap */
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EVICTED], 2 * MAX_FLOWS);
+}
+
+static void test_memcap_limits_records_and_evicts_lru(void **state)
+{
+    fixture *fx = *state;
+    /* room for the block header and three records, not four */
+    use_capped(fx, MAX_FLOWS, BLOCK_HEADER + 3 * sizeof(lw_flow) + sizeof(lw_flow) - 1);
+    lw_flow *f[3];
+    for (uint16_t i = 0; i < 3; i++)
+        f[i] = get(fx, nth(1000 + i, i), NULL, NULL);
+    get(fx, nth(1003, 1), NULL, NULL); /* f[1] seen: f[0] is now least recently seen */
+    assert_int_equal(lw_flow_table_memuse(fx->t), BLOCK_HEADER + 3 * sizeof(lw_flow));
+    lw_flow *g = get(fx, nth(1004, 7), NULL, NULL);
+    assert_ptr_equal(g, f[0]); /* the victim's record, no new memory */
+    assert_ptr_equal(fx->released_rec[0], f[0]);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_MEMCAP_EVICTED], 1);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_EVICTED], 0); /* max_flows was not the limit */
+    assert_int_equal(lw_flow_table_count(fx->t), 3);
+    assert_true(lw_flow_table_memuse(fx->t) <= BLOCK_HEADER + 4 * sizeof(lw_flow) - 1);
+}
+
+static void test_memcap_eviction_prefers_closed(void **state)
+{
+    fixture *fx = *state;
+    use_capped(fx, MAX_FLOWS, BLOCK_HEADER + 2 * sizeof(lw_flow));
+    lw_flow *a = get(fx, nth(1000, 0), NULL, NULL);
+    lw_flow *b = get(fx, nth(1001, 1), NULL, NULL);
+    lw_flow_mark_closed(fx->t, b); /* seen later than a, but closed */
+    lw_flow *g = get(fx, nth(1002, 2), NULL, NULL);
+    assert_ptr_equal(g, b);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_MEMCAP_EVICTED], 1);
+    assert_int_equal(lw_flow_table_count(fx->t), 2);
+    assert_int_equal(a->sport, 50000); /* a is still there */
+}
+
+static void test_account_counts_slot_bytes(void **state)
+{
+    fixture *fx = *state;
+    lw_flow *f = get(fx, nth(1000, 0), NULL, NULL);
+    uint64_t base = lw_flow_table_memuse(fx->t);
+    lw_flow_account(fx->t, f, 100);
+    lw_flow_account(fx->t, f, 28);
+    assert_int_equal(f->mem, 128);
+    assert_int_equal(lw_flow_table_memuse(fx->t), base + 128);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_MEMUSE], base + 128);
+    lw_flow_account(fx->t, f, -28);
+    assert_int_equal(lw_flow_table_memuse(fx->t), base + 100);
+    /* more given back than declared: saturates at 0, the total stays right */
+    lw_flow_account(fx->t, f, INT64_MIN);
+    assert_int_equal(f->mem, 0);
+    assert_int_equal(lw_flow_table_memuse(fx->t), base);
+    lw_flow_account(fx->t, f, INT64_MAX);
+    assert_int_equal(f->mem, UINT32_MAX);
+    assert_int_equal(lw_flow_table_memuse(fx->t), base + UINT32_MAX);
+    lw_flow_account(fx->t, f, -(int64_t)UINT32_MAX);
+    assert_int_equal(lw_flow_table_memuse(fx->t), base);
+}
+
+static void test_leaving_flow_gives_back_its_slot_bytes(void **state)
+{
+    fixture *fx = *state;
+    lw_flow *f = get(fx, nth(1000, 0), NULL, NULL);
+    lw_flow *g = get(fx, nth(1000, 1), NULL, NULL);
+    uint64_t base = lw_flow_table_memuse(fx->t);
+    lw_flow_account(fx->t, f, 500);
+    lw_flow_account(fx->t, g, 700);
+    lw_flow_mark_closed(fx->t, f);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000 + CLOSED_US, 10), 1);
+    assert_int_equal(lw_flow_table_memuse(fx->t), base + 700);
+    lw_flow_table_flush(fx->t);
+    assert_int_equal(lw_flow_table_memuse(fx->t), base); /* the records stay for reuse */
+    lw_flow *h = get(fx, nth(2000, 2), NULL, NULL);
+    assert_int_equal(h->mem, 0);
+}
+
+static void test_expire_evicts_while_over_memcap(void **state)
+{
+    fixture *fx = *state;
+    uint64_t cap = BLOCK_HEADER + MAX_FLOWS * sizeof(lw_flow) + 1000;
+    use_capped(fx, MAX_FLOWS, cap);
+    lw_flow *f[MAX_FLOWS];
+    for (uint16_t i = 0; i < MAX_FLOWS; i++) {
+        f[i] = get(fx, nth(1000 + i, i), NULL, NULL);
+        lw_flow_account(fx->t, f[i], 400);
+    }
+    /* 1600 slot bytes against 1000 of room: over, but account never evicts */
+    assert_int_equal(lw_flow_table_count(fx->t), MAX_FLOWS);
+    assert_true(lw_flow_table_memuse(fx->t) > cap);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_MEMCAP_EVICTED], 0);
+    /* within the budget, the least recently seen go until it fits */
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000, 1), 1);
+    assert_true(lw_flow_table_memuse(fx->t) > cap);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000, 10), 1);
+    assert_true(lw_flow_table_memuse(fx->t) <= cap);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_MEMCAP_EVICTED], 2);
+    assert_int_equal(fx->released_rec[0], f[0]);
+    assert_int_equal(fx->released_rec[1], f[1]);
+    /* under the cap: nothing more goes (the time-outs have not passed) */
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000, 10), 0);
+}
+
+static void test_no_memcap_never_evicts_for_memory(void **state)
+{
+    fixture *fx = *state;
+    lw_flow *f = get(fx, nth(1000, 0), NULL, NULL);
+    lw_flow_account(fx->t, f, 1 << 30);
+    assert_int_equal(lw_flow_table_expire(fx->t, 1000, 10), 0);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_MEMCAP_EVICTED], 0);
+}
+
+static void test_memcap_below_one_record_fails_counted(void **state)
+{
+    fixture *fx = *state;
+    use_capped(fx, MAX_FLOWS, sizeof(lw_flow)); /* no room for the header too */
+    lw_packet p = nth(1000, 0);
+    assert_null(lw_flow_get(fx->t, &p, NULL, NULL));
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_ALLOC_FAILED], 1);
+    assert_int_equal(fx->ctr[LW_FLOW_CTR_CREATED], 0);
+}
+
+/*
+ * The per-flow budget of the performance goal: 1 KiB for what one flow
+ * that carries egress HTTP bytes costs in the flow table and the engine's
+ * slots, each slot as glibc hands it out (8-byte header, 16-byte rounding,
+ * 32 bytes at least), plus the worst bucket share (the bucket array is the
+ * power of two >= max_flows: up to two pointers per flow). The Hyperscan
+ * stream state and what the HTTP decoder and the match stream allocate for
+ * themselves are outside it (docs/performance.md gives their sizes).
+ */
+static size_t glibc_chunk(size_t n)
+{
+    size_t c = (n + 8 + 15) & ~(size_t)15;
+    return c < 32 ? 32 : c;
+}
+
+static void test_per_flow_state_within_budget(void **state)
+{
+    (void)state;
+    size_t record = sizeof(lw_flow); /* in blocks: no allocator overhead */
+    size_t buckets = 2 * sizeof(lw_flow *);
+    size_t slots = glibc_chunk(sizeof(flow_stream)) + glibc_chunk(sizeof(flow_app)) +
+                   glibc_chunk(sizeof(flow_match));
+    print_message("per flow: lw_flow %zu + buckets <= %zu + flow_stream %zu (%zu) + flow_app %zu "
+                  "(%zu) + flow_match %zu (%zu) = %zu bytes\n",
+                  record, buckets, sizeof(flow_stream), glibc_chunk(sizeof(flow_stream)),
+                  sizeof(flow_app), glibc_chunk(sizeof(flow_app)), sizeof(flow_match),
+                  glibc_chunk(sizeof(flow_match)), record + buckets + slots);
+    assert_true(sizeof(lw_flow) <= 160);
+    assert_true(record + buckets + slots <= 1024);
+}
+
+/* A million SYNs from distinct tuples: 10.x.y.z:port -> 203.0.113.9:443. */
+static lw_packet syn_n(uint32_t i, uint64_t ts)
+{
+    return pkt(ts, v4(10, (uint8_t)(i >> 14), (uint8_t)(i >> 6), (uint8_t)(i & 63)),
+               (uint16_t)(1024 + (i & 0x3fff)), v4(203, 0, 113, 9), 443, LW_PROTO_TCP, LW_TCP_SYN,
+               60);
+}
+
+#define MILLION 1000000u
+/* What the engine declares for a flow that saw a SYN: its reassembler. */
+#define SYN_SLOT_BYTES (sizeof(flow_stream) + 16)
+
+static void test_million_flows_fit_under_1gib(void **state)
+{
+    (void)state;
+    uint64_t *ctr = calloc(LW_FLOW_CTR_MAX, sizeof(*ctr));
+    assert_non_null(ctr);
+    lw_flow_table_config cfg = {.max_flows = 2 * MILLION,
+                                .memcap = 1ull << 30,
+                                .idle_timeout_us = 120000000,
+                                .closed_timeout_us = 10000000};
+    lw_flow_table *t = lw_flow_table_new(&cfg, ctr);
+    assert_non_null(t);
+    for (uint32_t i = 0; i < MILLION; i++) {
+        lw_packet p = syn_n(i, 1000 + i);
+        lw_flow_table_expire(t, p.ts_us, 64);
+        bool created = false;
+        lw_flow *f = lw_flow_get(t, &p, NULL, &created);
+        assert_non_null(f);
+        if (!created)
+            fail_msg("tuple %u collided", i);
+        lw_flow_account(t, f, (int64_t)SYN_SLOT_BYTES);
+    }
+    assert_int_equal(lw_flow_table_count(t), MILLION);
+    assert_int_equal(ctr[LW_FLOW_CTR_MEMCAP_EVICTED] + ctr[LW_FLOW_CTR_EVICTED], 0);
+    uint64_t use = lw_flow_table_memuse(t);
+    uint64_t bucket_bytes = 2097152 * sizeof(lw_flow *); /* power of two >= 2M */
+    print_message("1M flows: flow.memuse %llu bytes (%.1f per flow), buckets %llu (%.1f per "
+                  "flow)\n",
+                  (unsigned long long)use, (double)use / MILLION, (unsigned long long)bucket_bytes,
+                  (double)bucket_bytes / MILLION);
+    assert_true(use <= cfg.memcap);
+    /* whole blocks of records (the last one partly free) and the slots */
+    uint64_t blocks = (MILLION + RECORDS_PER_BLOCK_TEST - 1) / RECORDS_PER_BLOCK_TEST;
+    assert_int_equal(use, blocks * (BLOCK_HEADER + RECORDS_PER_BLOCK_TEST * sizeof(lw_flow)) +
+                              (uint64_t)MILLION * SYN_SLOT_BYTES);
+    lw_flow_table_free(t);
+    assert_int_equal(ctr[LW_FLOW_CTR_FLUSHED], MILLION);
+    free(ctr);
+}
+
+static void test_million_flows_under_64mib_memcap_evict(void **state)
+{
+    (void)state;
+    uint64_t *ctr = calloc(LW_FLOW_CTR_MAX, sizeof(*ctr));
+    assert_non_null(ctr);
+    const uint64_t cap = 64ull << 20;
+    lw_flow_table_config cfg = {.max_flows = 2 * MILLION,
+                                .memcap = cap,
+                                .idle_timeout_us = 120000000,
+                                .closed_timeout_us = 10000000};
+    lw_flow_table *t = lw_flow_table_new(&cfg, ctr);
+    assert_non_null(t);
+    uint64_t peak = 0;
+    for (uint32_t i = 0; i < MILLION; i++) {
+        lw_packet p = syn_n(i, 1000 + i);
+        lw_flow_table_expire(t, p.ts_us, 64);
+        if (lw_flow_table_memuse(t) > cap)
+            fail_msg("over the memcap after expiry: %llu",
+                     (unsigned long long)lw_flow_table_memuse(t));
+        lw_flow *f = lw_flow_get(t, &p, NULL, NULL);
+        assert_non_null(f);
+        lw_flow_account(t, f, (int64_t)SYN_SLOT_BYTES);
+        if (lw_flow_table_memuse(t) > peak)
+            peak = lw_flow_table_memuse(t);
+    }
+    /* between two expiries only one flow's slot can push it over */
+    assert_true(peak <= cap + SYN_SLOT_BYTES);
+    assert_true(ctr[LW_FLOW_CTR_MEMCAP_EVICTED] > 0);
+    assert_int_equal(ctr[LW_FLOW_CTR_EVICTED], 0);
+    size_t held = lw_flow_table_count(t);
+    assert_true(held < MILLION);
+    /* it holds as many as fit: at most a block of records and a flow are lost */
+    assert_true(held * (sizeof(lw_flow) + SYN_SLOT_BYTES) >
+                cap - RECORDS_PER_BLOCK_TEST * sizeof(lw_flow) - 4096);
+    assert_int_equal(ctr[LW_FLOW_CTR_CREATED], held + ctr[LW_FLOW_CTR_MEMCAP_EVICTED]);
+    print_message("64 MiB memcap: %zu flows held, %llu evicted, peak %llu bytes\n", held,
+                  (unsigned long long)ctr[LW_FLOW_CTR_MEMCAP_EVICTED], (unsigned long long)peak);
+    lw_flow_table_free(t);
+    free(ctr);
+}
+
 /* ---- configuration and names ---------------------------------------------- */
 
 static void test_bad_config_rejected(void **state)
@@ -729,6 +1025,8 @@ static void test_counter_names(void **state)
             assert_string_not_equal(lw_flow_counter_names[i], lw_flow_counter_names[j]);
     }
     assert_string_equal(lw_flow_counter_names[LW_FLOW_CTR_EVICTED], "flow.evicted");
+    assert_string_equal(lw_flow_counter_names[LW_FLOW_CTR_MEMCAP_EVICTED], "flow.memcap_evicted");
+    assert_string_equal(lw_flow_counter_names[LW_FLOW_CTR_MEMUSE], "flow.memuse");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -766,6 +1064,17 @@ int main(void)
         T(test_flow_id_deterministic_across_tables),
         T(test_flow_id_depends_on_tuple_and_start),
         T(test_random_operations_keep_invariants),
+        T(test_records_come_in_blocks_counted_in_memuse),
+        T(test_memcap_limits_records_and_evicts_lru),
+        T(test_memcap_eviction_prefers_closed),
+        T(test_account_counts_slot_bytes),
+        T(test_leaving_flow_gives_back_its_slot_bytes),
+        T(test_expire_evicts_while_over_memcap),
+        T(test_no_memcap_never_evicts_for_memory),
+        T(test_memcap_below_one_record_fails_counted),
+        T(test_per_flow_state_within_budget),
+        T(test_million_flows_fit_under_1gib),
+        T(test_million_flows_under_64mib_memcap_evict),
         T(test_bad_config_rejected),
         T(test_counter_names),
     };
