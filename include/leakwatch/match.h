@@ -19,6 +19,7 @@
 #ifndef LEAKWATCH_MATCH_H
 #define LEAKWATCH_MATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,20 @@ typedef void (*lw_match_found_fn)(void *ctx, const lw_pii_value *v);
  */
 int lw_matcher_compile(const lw_signature_set *set, lw_matcher **out, char *err,
                        size_t errlen) LW_MUST_CHECK;
+
+typedef struct lw_match_opts {
+    bool prefilter;     /* honour the signatures' prefilter fields (default true) */
+    int prefilter_impl; /* an lw_prefilter_impl (prefilter.h); 0: the best available */
+} lw_match_opts;
+
+/* lw_matcher_compile with options; opts NULL means the defaults. A
+ * prefiltered signature whose regex has no bound width (at most 254 bytes
+ * with its boundary byte) or an end anchor fails the compile. */
+int lw_matcher_compile_opts(const lw_signature_set *set, const lw_match_opts *opts,
+                            lw_matcher **out, char *err, size_t errlen) LW_MUST_CHECK;
+
+/* Signatures scanned through the gate rather than over every byte. */
+size_t lw_matcher_gated_count(const lw_matcher *m);
 void lw_matcher_free(lw_matcher *m);
 
 /* Bytes of Hyperscan stream state per open stream (for memory accounting). */
@@ -53,6 +68,10 @@ uint64_t lw_match_worker_candidates(const lw_match_worker *w, size_t kind);
 uint64_t lw_match_worker_validated(const lw_match_worker *w, size_t kind);
 /* Scans Hyperscan failed (counted, the data is skipped). */
 uint64_t lw_match_worker_errors(const lw_match_worker *w);
+/* Bytes the gate looked at, and bytes it passed to the gated scan (with
+ * their left context; the second may exceed the first on dense input). */
+uint64_t lw_match_worker_gate_in(const lw_match_worker *w);
+uint64_t lw_match_worker_gate_scanned(const lw_match_worker *w);
 
 /* Opens a stream for one flow direction; NULL on allocation failure. */
 lw_match_stream *lw_match_stream_open(lw_match_worker *w);

@@ -12,11 +12,15 @@
  *             "A-Za-z0-9"); the match stage appends (?:[^boundary]|\z) to the
  *             regex so that a value is reported once, when it has ended.
  *             A value's last byte must itself be in boundary.
+ *   prefilter an optional promise about every match of the regex that lets
+ *             the match stage skip text where no match can be (see
+ *             lw_sig_prefilter); a wrong promise loses values.
  * The file is a YAML list under the key `signatures:`; see signatures/pii.yaml.
  */
 #ifndef LEAKWATCH_SIGNATURES_H
 #define LEAKWATCH_SIGNATURES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +29,24 @@
 
 #define LW_SIG_MAX_KINDS      32
 #define LW_SIG_MAX_SIGNATURES 1024
+
+/* Longest anchor shape a prefilter may give. */
+#define LW_SIG_ANCHOR_MAX 8
+
+/*
+ * What every match of a signature's regex contains, stated in the file:
+ *   digits  at least this many ASCII digits (0: no promise);
+ *   anchor  this shape, one class per byte: 'A' an uppercase ASCII letter,
+ *           'a' a lowercase one, '9' an ASCII digit (length 0: no promise).
+ * Both may be given; then a match holds both. `set` is true when the entry
+ * had a prefilter field.
+ */
+typedef struct lw_sig_prefilter {
+    bool set;
+    uint8_t digits;
+    uint8_t anchor_len;
+    char anchor[LW_SIG_ANCHOR_MAX + 1];
+} lw_sig_prefilter;
 
 typedef struct lw_signature {
     uint32_t id;              /* signature_id in alerts; unique in the file */
@@ -37,8 +59,9 @@ typedef struct lw_signature {
     uint16_t max_len;         /* longest value in bytes, 1..LW_PII_VALUE_MAX-1 */
     lw_validator validator;
     lw_normaliser normaliser;
-    uint8_t severity; /* 1 (most severe) .. 4; default 2 */
-    int line;         /* line of the entry in the file, for messages */
+    uint8_t severity;           /* 1 (most severe) .. 4; default 2 */
+    lw_sig_prefilter prefilter; /* optional; zero when absent */
+    int line;                   /* line of the entry in the file, for messages */
 } lw_signature;
 
 typedef struct lw_signature_set {

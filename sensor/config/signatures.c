@@ -18,6 +18,10 @@
  *   max_len     1..LW_PII_VALUE_MAX-1; default from the validator,
  *               required with validator none
  *   severity    1..4, default 2
+ *   prefilter   optional mapping: digits (1..255, the least number of ASCII
+ *               digits in any match of the regex) and/or anchor (1..8 of
+ *               'A', 'a', '9': a shape every match contains); the match
+ *               stage then scans only text that could hold a match
  * Every error names the file, the line and the signature ("signature 1003",
  * or "signature #3" for the third entry when its id is missing or bad).
  *
@@ -130,6 +134,7 @@ enum field {
     F_BOUNDARY,
     F_MAX_LEN,
     F_SEVERITY,
+    F_PREFILTER,
     F_COUNT
 };
 
@@ -144,6 +149,7 @@ static const char *const field_names[F_COUNT] = {
     [F_BOUNDARY] = "boundary",
     [F_MAX_LEN] = "max_len",
     [F_SEVERITY] = "severity",
+    [F_PREFILTER] = "prefilter",
 };
 
 static const bool field_required[F_COUNT] = {
@@ -276,6 +282,52 @@ static int kind_index(struct ctx *x, const char *kind, int line, uint16_t *out)
     if (set->kinds[set->kind_count] == NULL)
         return fail(x, line, "out of memory");
     *out = (uint16_t)set->kind_count++;
+    return 0;
+}
+
+/* Reads the optional `prefilter:` mapping (digits and/or anchor). */
+static int parse_prefilter(struct ctx *x, const lw_ynode *v, lw_sig_prefilter *pf)
+{
+    char q[80];
+    uint64_t n;
+    size_t i, k;
+
+    if (v->type != LW_YNODE_MAP || v->nkids == 0)
+        return fail(x, v->line, "field 'prefilter': expected a mapping with digits and/or anchor");
+    for (i = 0; i + 1 < v->nkids; i += 2) {
+        const lw_ynode *key = v->kids[i], *val = v->kids[i + 1];
+        bool is_digits = strcmp(key->str, "digits") == 0;
+        if (!is_digits && strcmp(key->str, "anchor") != 0) {
+            lw_yaml_quote(q, sizeof(q), key->str);
+            return fail(x, key->line, "field 'prefilter': unknown key '%s' (digits, anchor)", q);
+        }
+        if ((is_digits && pf->digits) || (!is_digits && pf->anchor_len))
+            return fail(x, key->line, "field 'prefilter': duplicate key '%s'", key->str);
+        if (val->type != LW_YNODE_SCALAR || lw_yaml_is_null(val))
+            return fail(x, val->line, "field 'prefilter': '%s' expects a single value", key->str);
+        if (is_digits) {
+            if (!parse_uint(val->str, 255, &n) || n == 0) {
+                lw_yaml_quote(q, sizeof(q), val->str);
+                return fail(x, val->line, "field 'prefilter': digits '%s' is not in 1..255", q);
+            }
+            pf->digits = (uint8_t)n;
+            continue;
+        }
+        size_t len = strlen(val->str);
+        bool ok = len >= 1 && len <= LW_SIG_ANCHOR_MAX;
+        for (k = 0; ok && k < len; k++)
+            ok = val->str[k] == 'A' || val->str[k] == 'a' || val->str[k] == '9';
+        if (!ok) {
+            lw_yaml_quote(q, sizeof(q), val->str);
+            return fail(x, val->line,
+                        "field 'prefilter': anchor '%s' is not 1..%d of 'A' (uppercase), "
+                        "'a' (lowercase), '9' (digit)",
+                        q, LW_SIG_ANCHOR_MAX);
+        }
+        memcpy(pf->anchor, val->str, len + 1);
+        pf->anchor_len = (uint8_t)len;
+    }
+    pf->set = true;
     return 0;
 }
 
@@ -454,6 +506,10 @@ static int parse_entry(struct ctx *x, const lw_ynode *e, size_t index, lw_signat
         }
         sig->severity = (uint8_t)v;
     }
+
+    /* prefilter */
+    if (fv[F_PREFILTER] != NULL && (rc = parse_prefilter(x, fv[F_PREFILTER], &sig->prefilter)) != 0)
+        return rc;
     return 0;
 }
 

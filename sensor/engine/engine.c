@@ -105,6 +105,10 @@ size_t lw_engine_stats(lw_engine *e, lw_stat *st, size_t cap)
         ADD(e->kind_stat_names[k][1], lw_match_worker_validated(e->match, k));
     }
     ADD("match.scan_errors", lw_match_worker_errors(e->match));
+    /* the pre-filter: bytes that came to gated signatures, and those of
+     * them that had to go through Hyperscan */
+    ADD("match.gate.in_bytes", lw_match_worker_gate_in(e->match));
+    ADD("match.gate.scanned_bytes", lw_match_worker_gate_scanned(e->match));
     /* burst.*: every detector's table together; detector.NAME.alerts each */
     for (size_t i = 0; i < LW_BURST_CTR_MAX; i++) {
         uint64_t sum = 0;

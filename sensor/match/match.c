@@ -11,6 +11,25 @@
  * Offsets: Hyperscan reports end offsets relative to the stream start (or
  * the last reset). `base` is the offset of the first byte of the chunk being
  * scanned; bytes before it come from the history.
+ *
+ * The gate. Signatures with a prefilter (a digit count, an anchor shape)
+ * leave the stream database. Their regexes must have a bounded width W
+ * (with the delimiter byte; Hyperscan's expression info gives it), so a
+ * report at stream offset `to` depends only on bytes [to - W, to). Each
+ * chunk is copied, after W + 1 bytes of left context from the history,
+ * into a segment; the gate marks the 64-byte blocks holding a `to - 1`
+ * whose reach back (the blocks covering [to - W, to)) has the digits and
+ * the anchor; each run of marked blocks is scanned in block mode from W + 1
+ * bytes before its first `to` (or from the stream start) with (?:R)[^B],
+ * and only reports inside the run are taken, so a report is never made
+ * twice nor missed. Starting a scan W + 1 bytes early also gives  and
+ * friends the same byte before the match as the stream had. At the end of
+ * an item or stream the last W + 1 bytes are scanned with (?:R)\z, which is
+ * what Hyperscan's stream close reports (block scans of datagrams use
+ * (?:R)(?:[^B]|\z) for the run that reaches the end, as the block database
+ * does). Reports of both kinds are collected per segment and handed to the
+ * walk-back in order of end offset, then signature, as one stream would.
+ * Signatures without a prefilter stay in the stream database.
  */
 #include "leakwatch/match.h"
 
@@ -19,17 +38,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leakwatch/prefilter.h"
 #include "leakwatch/validate.h"
 
 /* Longest value (max_len <= 255) plus the byte before it. */
 #define LW_MATCH_HISTORY 256
+/* Widest gated regex with its delimiter: W + 1 bytes of context fit the history. */
+#define LW_GATE_WIDTH_MAX (LW_MATCH_HISTORY - 1)
+/* New bytes per segment, and the segment with its context and padding. */
+#define LW_GATE_SEG    8192
+#define LW_GATE_BUF    (LW_GATE_SEG + LW_MATCH_HISTORY + 64)
+#define LW_GATE_BLOCKS (LW_GATE_BUF / 64 + 1)
+/* Reports held for ordering before the walk-back. */
+#define LW_PENDING 1024
+
+typedef struct gate {
+    uint32_t sig;      /* index in the signature set */
+    uint16_t width;    /* max width of (?:R)[^B] */
+    uint16_t reach;    /* blocks before the one holding to - 1 that [to - W, to) may touch */
+    uint8_t digits;    /* 0: no digit promise */
+    uint8_t shape_len; /* 0: no anchor */
+    char shape[LW_SIG_ANCHOR_MAX];
+} gate;
 
 struct lw_matcher {
     const lw_signature_set *set;
-    hs_database_t *stream_db;
-    hs_database_t *block_db;
+    hs_database_t *stream_db;    /* ungated signatures; NULL when there are none */
+    hs_database_t *block_db;     /* ungated signatures, for datagrams */
+    hs_database_t *gate_db;      /* gated: (?:R)[^B] */
+    hs_database_t *gate_full_db; /* gated: (?:R)(?:[^B]|\z), a datagram's last run */
+    hs_database_t *gate_eod_db;  /* gated: (?:R)\z, at the end of an item */
     size_t stream_size;
+    gate *gates;
+    size_t ngates;
+    uint16_t width; /* widest gate */
+    int letters;    /* some gate has an anchor with letters */
+    lw_prefilter_impl impl;
 };
+
+typedef struct pending {
+    uint64_t to;
+    uint32_t id;
+} pending;
 
 struct lw_match_worker {
     const lw_matcher *m;
@@ -37,6 +87,14 @@ struct lw_match_worker {
     uint64_t candidates[LW_SIG_MAX_KINDS];
     uint64_t validated[LW_SIG_MAX_KINDS];
     uint64_t errors;
+    uint64_t gate_in;
+    uint64_t gate_scanned;
+    size_t npending;
+    pending pend[LW_PENDING];
+    uint8_t seg[LW_GATE_BUF];
+    lw_prefilter_block blk[LW_GATE_BLOCKS];
+    uint16_t prefix[LW_GATE_BLOCKS + 1]; /* digits in blocks [0, j) */
+    uint8_t mark[LW_GATE_BLOCKS];
 };
 
 struct lw_match_stream {
@@ -143,25 +201,259 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     return 0;
 }
 
-static char *build_expression(const lw_signature *sig)
+/* ------------------------------------------------------------ ordering */
+
+static int pending_cmp(const void *a, const void *b)
+{
+    const pending *x = a, *y = b;
+    if (x->to != y->to)
+        return x->to < y->to ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Hands the collected reports to the walk-back in order of end offset. */
+static void flush(scan_view *v)
+{
+    lw_match_worker *w = v->w;
+    if (w->npending > 1)
+        qsort(w->pend, w->npending, sizeof(w->pend[0]), pending_cmp);
+    for (size_t i = 0; i < w->npending; i++)
+        on_match(w->pend[i].id, 0, w->pend[i].to, 0, v);
+    w->npending = 0;
+}
+
+static void push(scan_view *v, unsigned int id, uint64_t to)
+{
+    lw_match_worker *w = v->w;
+    if (w->npending == LW_PENDING)
+        flush(v); /* only on pathological input: order is kept per batch */
+    w->pend[w->npending].to = to;
+    w->pend[w->npending].id = id;
+    w->npending++;
+}
+
+/* Reports from the stream and block databases: offsets are already stream offsets. */
+static int collect(unsigned int id, unsigned long long from, unsigned long long to,
+                   unsigned int flags, void *arg)
+{
+    (void)from;
+    (void)flags;
+    push(arg, id, to);
+    return 0;
+}
+
+/* Reports of a gated scan of seg[lo_scan ..): taken only inside [acc_lo, acc_hi]. */
+typedef struct gate_scan {
+    scan_view *v;
+    uint64_t off0;  /* stream offset of seg[0] */
+    size_t scan_lo; /* seg index of the scanned buffer's first byte */
+    size_t acc_lo, acc_hi;
+} gate_scan;
+
+static int collect_gated(unsigned int id, unsigned long long from, unsigned long long to,
+                         unsigned int flags, void *arg)
+{
+    (void)from;
+    (void)flags;
+    gate_scan *g = arg;
+    size_t t = g->scan_lo + (size_t)to;
+    if (t >= g->acc_lo && t <= g->acc_hi)
+        push(g->v, id, g->off0 + t);
+    return 0;
+}
+
+/* -------------------------------------------------------------- the gate */
+
+/* The anchor bits of block j: byte i starts the shape. */
+static uint64_t anchor_bits(const lw_prefilter_block *blk, size_t nb, size_t j, const gate *g)
+{
+    uint64_t a = ~(uint64_t)0;
+    for (unsigned k = 0; k < g->shape_len && a; k++) {
+        char c = g->shape[k];
+        const uint64_t *cur = c == '9' ? &blk[j].digit : c == 'A' ? &blk[j].upper : &blk[j].lower;
+        uint64_t m = *cur >> k;
+        if (k && j + 1 < nb) {
+            const lw_prefilter_block *n = &blk[j + 1];
+            uint64_t nx = c == '9' ? n->digit : c == 'A' ? n->upper : n->lower;
+            m |= nx << (64 - k);
+        }
+        a &= m;
+    }
+    return a;
+}
+
+/*
+ * Classifies seg[0 .. tlen) (zero-padded to whole blocks) and marks the
+ * blocks from `first` on where some gated report could end. A zero byte is
+ * neither digit nor letter, so padding adds nothing.
+ */
+static void gate_mark(lw_match_worker *w, size_t tlen, size_t first, size_t nb)
+{
+    const lw_matcher *m = w->m;
+    memset(w->seg + tlen, 0, nb * 64 - tlen);
+    lw_prefilter_classify(m->impl, w->seg, nb, m->letters, w->blk);
+    w->prefix[0] = 0;
+    for (size_t j = 0; j < nb; j++)
+        w->prefix[j + 1] = (uint16_t)(w->prefix[j] + __builtin_popcountll(w->blk[j].digit));
+    memset(w->mark, 0, nb);
+    for (size_t gi = 0; gi < m->ngates; gi++) {
+        const gate *g = &m->gates[gi];
+        size_t last_anchor = SIZE_MAX; /* last block (< j + 1) with an anchor */
+        size_t from = first > g->reach ? first - g->reach : 0;
+        for (size_t j = from; j < nb; j++) {
+            if (g->shape_len && anchor_bits(w->blk, nb, j, g))
+                last_anchor = j;
+            if (j < first)
+                continue;
+            size_t lo = j > g->reach ? j - g->reach : 0;
+            if (g->digits && (size_t)(w->prefix[j + 1] - w->prefix[lo]) < g->digits)
+                continue;
+            if (g->shape_len && (last_anchor == SIZE_MAX || last_anchor < lo))
+                continue;
+            w->mark[j] = 1;
+        }
+    }
+}
+
+static void gate_run(lw_match_worker *w, const hs_database_t *db, gate_scan *g, size_t lo,
+                     size_t hi)
+{
+    g->scan_lo = lo;
+    w->gate_scanned += hi - lo;
+    if (hs_scan(db, (const char *)w->seg + lo, (unsigned int)(hi - lo), 0, w->scratch,
+                collect_gated, g) != HS_SUCCESS)
+        w->errors++;
+}
+
+/*
+ * Runs the gated signatures over seg[ctx .. tlen), the new bytes, with
+ * seg[0 .. ctx) their left context (W + 1 bytes, or everything since the
+ * stream started). `at_end`: seg ends the data of a datagram.
+ */
+static void gate_segment(lw_match_worker *w, scan_view *v, uint64_t off0, size_t ctx, size_t tlen,
+                         int at_end)
+{
+    const lw_matcher *m = w->m;
+    size_t nb = (tlen + 63) / 64;
+    size_t W = m->width;
+    gate_mark(w, tlen, ctx / 64, nb);
+    gate_scan g = {v, off0, 0, 0, 0};
+    size_t run_lo = 0, run_hi = 0; /* scan [run_lo, run_hi) taking [g.acc_lo, g.acc_hi] */
+    int open = 0;
+    for (size_t j = ctx / 64; j <= nb; j++) {
+        if (j < nb && w->mark[j]) {
+            size_t to_lo = 64 * j + 1 > ctx + 1 ? 64 * j + 1 : ctx + 1;
+            size_t to_hi = 64 * (j + 1) < tlen ? 64 * (j + 1) : tlen;
+            size_t lo = to_lo > W + 1 ? to_lo - 1 - W : 0;
+            if (open && lo <= run_hi) {
+                run_hi = to_hi;
+                g.acc_hi = to_hi;
+                continue;
+            }
+            if (open)
+                gate_run(w, m->gate_db, &g, run_lo, run_hi);
+            open = 1;
+            run_lo = lo;
+            run_hi = to_hi;
+            g.acc_lo = to_lo;
+            g.acc_hi = to_hi;
+            continue;
+        }
+        if (!open)
+            continue;
+        /* Only a datagram's run that reaches its end may end with \z. */
+        gate_run(w, at_end && run_hi == tlen ? m->gate_full_db : m->gate_db, &g, run_lo, run_hi);
+        open = 0;
+    }
+}
+
+/* Copies stream offsets [from, from + n) of the view into seg. */
+static void copy_view(const scan_view *v, uint64_t from, size_t n, uint8_t *dst)
+{
+    size_t i = 0;
+    while (i < n && from + i < v->base) {
+        dst[i] = (uint8_t)byte_at(v, from + i);
+        i++;
+    }
+    if (i < n)
+        memcpy(dst + i, v->data + (from + i - v->base), n - i);
+}
+
+/* Gates and scans the chunk bytes [d0, d0 + n) of the view. */
+static void gate_piece(lw_match_worker *w, scan_view *v, size_t d0, size_t n, int at_end)
+{
+    size_t avail = v->history_len + d0;
+    size_t ctx = avail < (size_t)w->m->width + 1 ? avail : (size_t)w->m->width + 1;
+    uint64_t from = v->base + d0 - ctx;
+    copy_view(v, from, ctx + n, w->seg);
+    w->gate_in += n;
+    gate_segment(w, v, from, ctx, ctx + n, at_end);
+}
+
+/* End of an item or stream: (?:R)\z over the last W + 1 bytes, if gated in. */
+static void gate_eod(lw_match_worker *w, scan_view *v)
+{
+    size_t W = w->m->width;
+    size_t tlen = v->history_len < W + 1 ? v->history_len : W + 1;
+    if (tlen == 0)
+        return;
+    uint64_t from = v->base - tlen;
+    copy_view(v, from, tlen, w->seg);
+    size_t nb = (tlen + 63) / 64;
+    gate_mark(w, tlen, nb - 1, nb);
+    if (!w->mark[nb - 1])
+        return;
+    gate_scan g = {v, from, 0, tlen, tlen};
+    gate_run(w, w->m->gate_eod_db, &g, 0, tlen);
+}
+
+/* ------------------------------------------------------------- compiling */
+
+enum expr_form { EXPR_FULL, EXPR_DELIM, EXPR_EOD };
+
+static char *build_expression(const lw_signature *sig, enum expr_form form)
 {
     size_t n = strlen(sig->regex) + strlen(sig->boundary) + 32;
     char *e = malloc(n);
-    if (e)
+    if (!e)
+        return NULL;
+    if (form == EXPR_FULL)
         snprintf(e, n, "(?:%s)(?:[^%s]|\\z)", sig->regex, sig->boundary);
+    else if (form == EXPR_DELIM)
+        snprintf(e, n, "(?:%s)[^%s]", sig->regex, sig->boundary);
+    else
+        snprintf(e, n, "(?:%s)\\z", sig->regex);
     return e;
 }
 
-static int compile_db(const lw_signature_set *set, char **exprs, unsigned int *ids,
-                      unsigned int *flags, unsigned int mode, hs_database_t **db, char *err,
+/* Compiles the signatures idx[0..n) in the given form; ids are set indexes. */
+static int compile_db(const lw_signature_set *set, const unsigned int *idx, size_t n,
+                      enum expr_form form, unsigned int mode, hs_database_t **db, char *err,
                       size_t errlen)
 {
+    int rc = LW_ERR_NOMEM;
+    char **exprs = calloc(n, sizeof(*exprs));
+    unsigned int *flags = calloc(n, sizeof(*flags));
     hs_compile_error_t *cerr = NULL;
-    if (hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned int)set->count, mode,
-                         NULL, db, &cerr) == HS_SUCCESS)
-        return LW_OK;
-    if (cerr && cerr->expression >= 0 && (size_t)cerr->expression < set->count) {
-        const lw_signature *s = &set->sigs[cerr->expression];
+
+    *db = NULL;
+    if (!exprs || !flags) {
+        snprintf(err, errlen, "out of memory compiling signatures");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!(exprs[i] = build_expression(&set->sigs[idx[i]], form))) {
+            snprintf(err, errlen, "out of memory compiling signatures");
+            goto out;
+        }
+    }
+    if (hs_compile_multi((const char *const *)exprs, flags, idx, (unsigned int)n, mode, NULL, db,
+                         &cerr) == HS_SUCCESS) {
+        rc = LW_OK;
+        goto out;
+    }
+    if (cerr && cerr->expression >= 0 && (size_t)cerr->expression < n) {
+        const lw_signature *s = &set->sigs[idx[cerr->expression]];
         snprintf(err, errlen, "signature %u (line %d): regex rejected: %s", s->id, s->line,
                  cerr->message);
     } else {
@@ -169,15 +461,64 @@ static int compile_db(const lw_signature_set *set, char **exprs, unsigned int *i
                  cerr ? cerr->message : "unknown error");
     }
     hs_free_compile_error(cerr);
-    return LW_ERR_HYPERSCAN;
+    rc = LW_ERR_HYPERSCAN;
+out:
+    if (exprs)
+        for (size_t i = 0; i < n; i++)
+            free(exprs[i]);
+    free(exprs);
+    free(flags);
+    return rc;
+}
+
+/* Fills g for a prefiltered signature: its width must be bounded. */
+static int gate_setup(const lw_signature *sig, uint32_t index, gate *g, char *err, size_t errlen)
+{
+    char *e = build_expression(sig, EXPR_DELIM);
+    hs_expr_info_t *info = NULL;
+    hs_compile_error_t *cerr = NULL;
+    int rc = LW_ERR_HYPERSCAN;
+
+    if (!e) {
+        snprintf(err, errlen, "out of memory compiling signatures");
+        return LW_ERR_NOMEM;
+    }
+    if (hs_expression_info(e, 0, &info, &cerr) != HS_SUCCESS) {
+        snprintf(err, errlen, "signature %u (line %d): regex rejected: %s", sig->id, sig->line,
+                 cerr ? cerr->message : "unknown error");
+        hs_free_compile_error(cerr);
+    } else if (info->max_width > LW_GATE_WIDTH_MAX || info->matches_at_eod) {
+        snprintf(err, errlen,
+                 "signature %u (line %d): a prefilter needs a regex of bounded width (at most "
+                 "%d bytes) and no end anchor",
+                 sig->id, sig->line, LW_GATE_WIDTH_MAX - 1);
+    } else {
+        g->sig = index;
+        g->width = (uint16_t)info->max_width;
+        g->reach = (uint16_t)((g->width + 62) / 64);
+        g->digits = sig->prefilter.digits;
+        g->shape_len = sig->prefilter.anchor_len;
+        memcpy(g->shape, sig->prefilter.anchor, g->shape_len);
+        rc = LW_OK;
+    }
+    free(info);
+    free(e);
+    return rc;
 }
 
 int lw_matcher_compile(const lw_signature_set *set, lw_matcher **out, char *err, size_t errlen)
 {
+    return lw_matcher_compile_opts(set, NULL, out, err, errlen);
+}
+
+int lw_matcher_compile_opts(const lw_signature_set *set, const lw_match_opts *opts,
+                            lw_matcher **out, char *err, size_t errlen)
+{
     int rc = LW_ERR_NOMEM;
-    char **exprs = NULL;
-    unsigned int *ids = NULL, *flags = NULL;
+    unsigned int *plain = NULL, *gated = NULL;
+    size_t nplain = 0;
     lw_matcher *m = NULL;
+    bool prefilter = opts ? opts->prefilter : true;
 
     *out = NULL;
     if (set->count == 0) {
@@ -185,41 +526,61 @@ int lw_matcher_compile(const lw_signature_set *set, lw_matcher **out, char *err,
         return LW_ERR_INVAL;
     }
     m = calloc(1, sizeof(*m));
-    exprs = calloc(set->count, sizeof(*exprs));
-    ids = calloc(set->count, sizeof(*ids));
-    flags = calloc(set->count, sizeof(*flags));
-    if (!m || !exprs || !ids || !flags) {
+    plain = calloc(set->count, sizeof(*plain));
+    gated = calloc(set->count, sizeof(*gated));
+    if (m)
+        m->gates = calloc(set->count, sizeof(*m->gates));
+    if (!m || !plain || !gated || !m->gates) {
         snprintf(err, errlen, "out of memory compiling signatures");
         goto fail;
     }
     m->set = set;
+    m->impl =
+        lw_prefilter_resolve(opts ? (lw_prefilter_impl)opts->prefilter_impl : LW_PREFILTER_AUTO);
     for (size_t i = 0; i < set->count; i++) {
-        exprs[i] = build_expression(&set->sigs[i]);
-        if (!exprs[i]) {
-            snprintf(err, errlen, "out of memory compiling signatures");
-            goto fail;
+        const lw_signature *sig = &set->sigs[i];
+        if (!prefilter || !sig->prefilter.set) {
+            plain[nplain++] = (unsigned int)i;
+            continue;
         }
-        ids[i] = (unsigned int)i;
-        flags[i] = 0;
+        gate *g = &m->gates[m->ngates];
+        if ((rc = gate_setup(sig, (uint32_t)i, g, err, errlen)) != LW_OK)
+            goto fail;
+        gated[m->ngates++] = (unsigned int)i;
+        if (g->width > m->width)
+            m->width = g->width;
+        for (unsigned k = 0; k < g->shape_len; k++)
+            m->letters |= g->shape[k] != '9';
     }
-    rc = compile_db(set, exprs, ids, flags, HS_MODE_STREAM, &m->stream_db, err, errlen);
-    if (rc)
-        goto fail;
-    rc = compile_db(set, exprs, ids, flags, HS_MODE_BLOCK, &m->block_db, err, errlen);
-    if (rc)
-        goto fail;
-    if (hs_stream_size(m->stream_db, &m->stream_size) != HS_SUCCESS)
-        m->stream_size = 0;
+    if (nplain) {
+        rc = compile_db(set, plain, nplain, EXPR_FULL, HS_MODE_STREAM, &m->stream_db, err, errlen);
+        if (rc)
+            goto fail;
+        rc = compile_db(set, plain, nplain, EXPR_FULL, HS_MODE_BLOCK, &m->block_db, err, errlen);
+        if (rc)
+            goto fail;
+        if (hs_stream_size(m->stream_db, &m->stream_size) != HS_SUCCESS)
+            m->stream_size = 0;
+    }
+    if (m->ngates) {
+        rc = compile_db(set, gated, m->ngates, EXPR_DELIM, HS_MODE_BLOCK, &m->gate_db, err, errlen);
+        if (rc)
+            goto fail;
+        rc = compile_db(set, gated, m->ngates, EXPR_FULL, HS_MODE_BLOCK, &m->gate_full_db, err,
+                        errlen);
+        if (rc)
+            goto fail;
+        rc = compile_db(set, gated, m->ngates, EXPR_EOD, HS_MODE_BLOCK, &m->gate_eod_db, err,
+                        errlen);
+        if (rc)
+            goto fail;
+    }
     *out = m;
     rc = LW_OK;
     m = NULL;
 fail:
-    if (exprs)
-        for (size_t i = 0; i < set->count; i++)
-            free(exprs[i]);
-    free(exprs);
-    free(ids);
-    free(flags);
+    free(plain);
+    free(gated);
     lw_matcher_free(m);
     return rc;
 }
@@ -230,6 +591,10 @@ void lw_matcher_free(lw_matcher *m)
         return;
     hs_free_database(m->stream_db);
     hs_free_database(m->block_db);
+    hs_free_database(m->gate_db);
+    hs_free_database(m->gate_full_db);
+    hs_free_database(m->gate_eod_db);
+    free(m->gates);
     free(m);
 }
 
@@ -238,16 +603,24 @@ size_t lw_matcher_stream_size(const lw_matcher *m)
     return m->stream_size;
 }
 
+size_t lw_matcher_gated_count(const lw_matcher *m)
+{
+    return m->ngates;
+}
+
 lw_match_worker *lw_match_worker_new(const lw_matcher *m)
 {
     lw_match_worker *w = calloc(1, sizeof(*w));
     if (!w)
         return NULL;
     w->m = m;
-    if (hs_alloc_scratch(m->stream_db, &w->scratch) != HS_SUCCESS ||
-        hs_alloc_scratch(m->block_db, &w->scratch) != HS_SUCCESS) {
-        lw_match_worker_free(w);
-        return NULL;
+    const hs_database_t *dbs[] = {m->stream_db, m->block_db, m->gate_db, m->gate_full_db,
+                                  m->gate_eod_db};
+    for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        if (dbs[i] && hs_alloc_scratch(dbs[i], &w->scratch) != HS_SUCCESS) {
+            lw_match_worker_free(w);
+            return NULL;
+        }
     }
     return w;
 }
@@ -275,12 +648,22 @@ uint64_t lw_match_worker_errors(const lw_match_worker *w)
     return w->errors;
 }
 
+uint64_t lw_match_worker_gate_in(const lw_match_worker *w)
+{
+    return w->gate_in;
+}
+
+uint64_t lw_match_worker_gate_scanned(const lw_match_worker *w)
+{
+    return w->gate_scanned;
+}
+
 lw_match_stream *lw_match_stream_open(lw_match_worker *w)
 {
     lw_match_stream *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    if (hs_open_stream(w->m->stream_db, 0, &s->hs) != HS_SUCCESS) {
+    if (w->m->stream_db && hs_open_stream(w->m->stream_db, 0, &s->hs) != HS_SUCCESS) {
         free(s);
         return NULL;
     }
@@ -309,17 +692,16 @@ void lw_match_stream_scan(lw_match_worker *w, lw_match_stream *s, const uint8_t 
     if (len == 0)
         return;
     scan_view v = {w, data, len, s->base, s->history, s->history_len, found, ctx};
-    /* Hyperscan takes an unsigned int length; feed huge buffers in pieces. */
-    size_t done = 0;
-    while (done < len) {
-        size_t piece = len - done;
-        if (piece > (1u << 30))
-            piece = 1u << 30;
-        if (hs_scan_stream(s->hs, (const char *)data + done, (unsigned int)piece, 0, w->scratch,
-                           on_match, &v) != HS_SUCCESS) {
+    /* Segments bound the gate's buffers and keep the reports of one
+     * segment together for ordering. */
+    for (size_t done = 0; done < len;) {
+        size_t piece = len - done < LW_GATE_SEG ? len - done : LW_GATE_SEG;
+        if (s->hs && hs_scan_stream(s->hs, (const char *)data + done, (unsigned int)piece, 0,
+                                    w->scratch, collect, &v) != HS_SUCCESS)
             w->errors++;
-            break;
-        }
+        if (w->m->ngates)
+            gate_piece(w, &v, done, piece, 0);
+        flush(&v);
         done += piece;
     }
     s->base += len;
@@ -331,9 +713,27 @@ void lw_match_stream_gap(lw_match_worker *w, lw_match_stream *s)
     (void)w;
     /* No scratch and no callback: end-anchored reports are dropped, since a
      * value cut by the hole may have gone on after it. */
-    hs_reset_stream(s->hs, 0, NULL, NULL, NULL);
+    if (s->hs)
+        hs_reset_stream(s->hs, 0, NULL, NULL, NULL);
     s->base = 0;
     s->history_len = 0;
+}
+
+/* The end-of-data reports of the stream database and of the gate. */
+static void report_end(lw_match_worker *w, lw_match_stream *s, scan_view *v, int close)
+{
+    int rc = HS_SUCCESS;
+    if (s->hs && close)
+        rc = hs_close_stream(s->hs, w->scratch, v->found ? collect : NULL, v->found ? v : NULL);
+    else if (s->hs)
+        rc = hs_reset_stream(s->hs, 0, w->scratch, collect, v);
+    if (rc != HS_SUCCESS)
+        w->errors++;
+    if (v->found && w->m->ngates && s->base > 0)
+        gate_eod(w, v);
+    if (v->found)
+        flush(v);
+    w->npending = 0;
 }
 
 void lw_match_stream_end_item(lw_match_worker *w, lw_match_stream *s, lw_match_found_fn found,
@@ -343,8 +743,7 @@ void lw_match_stream_end_item(lw_match_worker *w, lw_match_stream *s, lw_match_f
         return; /* nothing scanned since the last item */
     scan_view v = {w, NULL, 0, s->base, s->history, s->history_len, found, ctx};
     /* hs_reset_stream reports the end-of-data (\z) matches, then resets. */
-    if (hs_reset_stream(s->hs, 0, w->scratch, on_match, &v) != HS_SUCCESS)
-        w->errors++;
+    report_end(w, s, &v, 0);
     s->base = 0;
     s->history_len = 0;
 }
@@ -355,9 +754,7 @@ void lw_match_stream_close(lw_match_worker *w, lw_match_stream *s, lw_match_foun
     if (!s)
         return;
     scan_view v = {w, NULL, 0, s->base, s->history, s->history_len, found, ctx};
-    if (hs_close_stream(s->hs, w->scratch, found ? on_match : NULL, found ? &v : NULL) !=
-        HS_SUCCESS)
-        w->errors++;
+    report_end(w, s, &v, 1);
     memset(s->history, 0, sizeof(s->history));
     free(s);
 }
@@ -368,7 +765,13 @@ void lw_match_block_scan(lw_match_worker *w, const uint8_t *data, size_t len,
     if (len == 0 || len > UINT32_MAX)
         return;
     scan_view v = {w, data, len, 0, NULL, 0, found, ctx};
-    if (hs_scan(w->m->block_db, (const char *)data, (unsigned int)len, 0, w->scratch, on_match,
-                &v) != HS_SUCCESS)
+    if (w->m->block_db && hs_scan(w->m->block_db, (const char *)data, (unsigned int)len, 0,
+                                  w->scratch, collect, &v) != HS_SUCCESS)
         w->errors++;
+    for (size_t done = 0; w->m->ngates && done < len;) {
+        size_t piece = len - done < LW_GATE_SEG ? len - done : LW_GATE_SEG;
+        gate_piece(w, &v, done, piece, done + piece == len);
+        done += piece;
+    }
+    flush(&v);
 }

@@ -39,6 +39,36 @@ static const char SIGS[] = "signatures:\n"
                            "    charset: 'A-Z0-9-'\n"
                            "    max_len: 13\n";
 
+/* The same set with the card and account signatures behind the gate: every
+ * test runs on both, so the gate keeps every stream guarantee. */
+static const char SIGS_GATED[] = "signatures:\n"
+                                 "  - id: 1\n"
+                                 "    name: Email\n"
+                                 "    type: email\n"
+                                 "    regex: '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*"
+                                 "\\.[A-Za-z]{2,63}\\.?'\n"
+                                 "    validator: email\n"
+                                 "    normaliser: lower\n"
+                                 "  - id: 2\n"
+                                 "    name: Card\n"
+                                 "    type: credit_card\n"
+                                 "    regex: '[2-6](?:[ -]?[0-9]){12,18}'\n"
+                                 "    validator: credit_card\n"
+                                 "    normaliser: digits\n"
+                                 "    prefilter:\n"
+                                 "      digits: 13\n"
+                                 "  - id: 3\n"
+                                 "    name: Account\n"
+                                 "    type: account\n"
+                                 "    regex: 'ACCT-[0-9]{8}'\n"
+                                 "    validator: none\n"
+                                 "    normaliser: none\n"
+                                 "    charset: 'A-Z0-9-'\n"
+                                 "    max_len: 13\n"
+                                 "    prefilter:\n"
+                                 "      digits: 8\n"
+                                 "      anchor: 'AAAA'\n";
+
 typedef struct fixture {
     lw_signature_set *set;
     lw_matcher *m;
@@ -64,17 +94,29 @@ static void on_found(void *ctx, const lw_pii_value *v)
     f->n++;
 }
 
-static int setup(void **state)
+static int setup_with(void **state, const char *sigs, size_t len, size_t gated)
 {
     fixture *fx = calloc(1, sizeof(*fx));
     char err[512];
-    if (lw_signatures_parse("test", SIGS, sizeof(SIGS) - 1, &fx->set, err, sizeof(err)) != 0)
+    *state = fx;
+    if (lw_signatures_parse("test", sigs, len, &fx->set, err, sizeof(err)) != 0)
         return -1;
     if (lw_matcher_compile(fx->set, &fx->m, err, sizeof(err)) != 0)
         return -1;
+    if (lw_matcher_gated_count(fx->m) != gated)
+        return -1;
     fx->w = lw_match_worker_new(fx->m);
-    *state = fx;
     return fx->w ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, SIGS, sizeof(SIGS) - 1, 0);
+}
+
+static int setup_gated(void **state)
+{
+    return setup_with(state, SIGS_GATED, sizeof(SIGS_GATED) - 1, 2);
 }
 
 static int teardown(void **state)
@@ -306,5 +348,22 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decimal_fraction_is_not_a_value, setup, teardown),
         cmocka_unit_test(test_bad_regex_names_signature),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest gated[] = {
+        cmocka_unit_test_setup_teardown(test_email_found_once_any_chunking, setup_gated, teardown),
+        cmocka_unit_test_setup_teardown(test_value_at_end_reported_on_close, setup_gated, teardown),
+        cmocka_unit_test_setup_teardown(test_sentence_dot_after_email, setup_gated, teardown),
+        cmocka_unit_test_setup_teardown(test_subdomain_email_reported_once, setup_gated, teardown),
+        cmocka_unit_test_setup_teardown(test_glued_values_refused, setup_gated, teardown),
+        cmocka_unit_test_setup_teardown(test_long_history_before_value, setup_gated, teardown),
+        cmocka_unit_test_setup_teardown(test_gap_prevents_joining, setup_gated, teardown),
+        cmocka_unit_test_setup_teardown(test_site_kind_without_validator, setup_gated, teardown),
+        cmocka_unit_test_setup_teardown(test_block_scan, setup_gated, teardown),
+        cmocka_unit_test_setup_teardown(test_value_before_final_newline_reported_once, setup_gated,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_items_are_not_joined, setup_gated, teardown),
+        cmocka_unit_test_setup_teardown(test_decimal_fraction_is_not_a_value, setup_gated,
+                                        teardown),
+    };
+    int failed = cmocka_run_group_tests_name("ungated", tests, NULL, NULL);
+    return failed + cmocka_run_group_tests_name("gated", gated, NULL, NULL);
 }

@@ -1,0 +1,39 @@
+/*
+ * prefilter.h - byte-class masks for the match stage's gate.
+ *
+ * The gate decides, 64 bytes at a time, where a prefiltered signature could
+ * match (see match.c). It needs, per 64-byte block, which bytes are ASCII
+ * digits, uppercase and lowercase ASCII letters: bit i of a mask stands for
+ * byte 64 * block + i. Several implementations give identical masks: a
+ * portable scalar one, SSE2 (baseline on x86-64) and AVX2 (used when the
+ * CPU has it). No allocation, no state.
+ */
+#ifndef LEAKWATCH_PREFILTER_H
+#define LEAKWATCH_PREFILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct lw_prefilter_block {
+    uint64_t digit; /* '0'..'9' */
+    uint64_t upper; /* 'A'..'Z' */
+    uint64_t lower; /* 'a'..'z' */
+} lw_prefilter_block;
+
+typedef enum lw_prefilter_impl {
+    LW_PREFILTER_AUTO = 0, /* the best this CPU runs */
+    LW_PREFILTER_SCALAR,
+    LW_PREFILTER_SSE2,
+    LW_PREFILTER_AVX2,
+} lw_prefilter_impl;
+
+/* The implementation `want` resolves to on this CPU: AUTO picks the best;
+ * one the CPU (or the build) lacks falls back to the next best. Never AUTO. */
+lw_prefilter_impl lw_prefilter_resolve(lw_prefilter_impl want);
+
+/* Fills out[0..nblocks) from buf[0 .. 64 * nblocks). With letters 0 the
+ * upper and lower masks are left zero (cheaper). impl must be resolved. */
+void lw_prefilter_classify(lw_prefilter_impl impl, const uint8_t *buf, size_t nblocks, int letters,
+                           lw_prefilter_block *out);
+
+#endif

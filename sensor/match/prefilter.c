@@ -1,0 +1,119 @@
+/*
+ * prefilter.c - byte-class masks, scalar and vectorised (see prefilter.h).
+ *
+ * A byte b is in the class [lo, lo + n) exactly when (uint8_t)(b - lo) < n.
+ * The vector versions test that as min_epu8(b - lo, n - 1) == b - lo (SSE2
+ * has unsigned min but no unsigned compare) and gather one bit per byte
+ * with movemask, so every implementation computes the same function; the
+ * unit test compares them on random and edge bytes.
+ */
+#include "leakwatch/prefilter.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define LW_HAVE_X86 1
+#else
+#define LW_HAVE_X86 0
+#endif
+
+static uint64_t class_mask(const uint8_t *p, uint8_t lo, uint8_t n)
+{
+    uint64_t m = 0;
+    for (unsigned i = 0; i < 64; i++)
+        m |= (uint64_t)((uint8_t)(p[i] - lo) < n) << i;
+    return m;
+}
+
+static void classify_scalar(const uint8_t *buf, size_t nblocks, int letters,
+                            lw_prefilter_block *out)
+{
+    for (size_t j = 0; j < nblocks; j++) {
+        const uint8_t *p = buf + 64 * j;
+        out[j].digit = class_mask(p, '0', 10);
+        out[j].upper = letters ? class_mask(p, 'A', 26) : 0;
+        out[j].lower = letters ? class_mask(p, 'a', 26) : 0;
+    }
+}
+
+#if LW_HAVE_X86
+static uint64_t mask16(__m128i v, uint8_t lo, uint8_t n)
+{
+    __m128i t = _mm_sub_epi8(v, _mm_set1_epi8((char)lo));
+    __m128i in = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8((char)(n - 1))), t);
+    return (uint64_t)(uint16_t)_mm_movemask_epi8(in);
+}
+
+static void classify_sse2(const uint8_t *buf, size_t nblocks, int letters, lw_prefilter_block *out)
+{
+    for (size_t j = 0; j < nblocks; j++) {
+        uint64_t d = 0, u = 0, l = 0;
+        for (unsigned k = 0; k < 4; k++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + 64 * j + 16 * k));
+            d |= mask16(v, '0', 10) << (16 * k);
+            if (letters) {
+                u |= mask16(v, 'A', 26) << (16 * k);
+                l |= mask16(v, 'a', 26) << (16 * k);
+            }
+        }
+        out[j].digit = d;
+        out[j].upper = u;
+        out[j].lower = l;
+    }
+}
+
+__attribute__((target("avx2"))) static uint64_t mask32(__m256i v, uint8_t lo, uint8_t n)
+{
+    __m256i t = _mm256_sub_epi8(v, _mm256_set1_epi8((char)lo));
+    __m256i in = _mm256_cmpeq_epi8(_mm256_min_epu8(t, _mm256_set1_epi8((char)(n - 1))), t);
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(in);
+}
+
+__attribute__((target("avx2"))) static void classify_avx2(const uint8_t *buf, size_t nblocks,
+                                                          int letters, lw_prefilter_block *out)
+{
+    for (size_t j = 0; j < nblocks; j++) {
+        const uint8_t *p = buf + 64 * j;
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+        out[j].digit = mask32(a, '0', 10) | mask32(b, '0', 10) << 32;
+        if (letters) {
+            out[j].upper = mask32(a, 'A', 26) | mask32(b, 'A', 26) << 32;
+            out[j].lower = mask32(a, 'a', 26) | mask32(b, 'a', 26) << 32;
+        } else {
+            out[j].upper = 0;
+            out[j].lower = 0;
+        }
+    }
+}
+#endif
+
+lw_prefilter_impl lw_prefilter_resolve(lw_prefilter_impl want)
+{
+#if LW_HAVE_X86
+    __builtin_cpu_init();
+    int avx2 = __builtin_cpu_supports("avx2");
+    if (want == LW_PREFILTER_AUTO || want == LW_PREFILTER_AVX2)
+        return avx2 ? LW_PREFILTER_AVX2 : LW_PREFILTER_SSE2;
+    return want;
+#else
+    (void)want;
+    return LW_PREFILTER_SCALAR;
+#endif
+}
+
+void lw_prefilter_classify(lw_prefilter_impl impl, const uint8_t *buf, size_t nblocks, int letters,
+                           lw_prefilter_block *out)
+{
+#if LW_HAVE_X86
+    if (impl == LW_PREFILTER_AVX2) {
+        classify_avx2(buf, nblocks, letters, out);
+        return;
+    }
+    if (impl == LW_PREFILTER_SSE2) {
+        classify_sse2(buf, nblocks, letters, out);
+        return;
+    }
+#endif
+    (void)impl;
+    classify_scalar(buf, nblocks, letters, out);
+}
