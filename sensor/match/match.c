@@ -34,6 +34,7 @@
 #include "leakwatch/match.h"
 
 #include <hs/hs.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,7 @@ struct lw_match_worker {
     uint64_t errors;
     uint64_t gate_in;
     uint64_t gate_scanned;
+    unsigned char dedup_key[crypto_shorthash_KEYBYTES]; /* per worker, random */
     size_t npending;
     pending pend[LW_PENDING];
     uint8_t seg[LW_GATE_BUF];
@@ -114,6 +116,13 @@ typedef struct scan_view {
     size_t history_len; /* bytes immediately before data[0] */
     lw_match_found_fn found;
     void *ctx;
+    /* the last value reported: two signatures of one kind (E.164 and NANP
+     * on "+14155550123") that pick the same value ending at the same byte
+     * report it once. A keyed hash, so no clear value outlives the call. */
+    bool have_last;
+    uint16_t last_kind;
+    uint64_t last_end;
+    uint64_t last_hash;
 } scan_view;
 
 /* The byte at stream offset off, or -1 when it is no longer (or not yet) held. */
@@ -192,6 +201,20 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     if (lw_pick_value(sig->validator, sig->normaliser, run, n, start_ok, &value)) {
         value.sig_index = (uint16_t)id;
         value.kind = sig->kind;
+        unsigned char h[crypto_shorthash_BYTES];
+        crypto_shorthash(h, (const unsigned char *)value.norm, value.norm_len, v->w->dedup_key);
+        uint64_t hash;
+        memcpy(&hash, h, sizeof(hash));
+        if (v->have_last && v->last_end == end && v->last_kind == sig->kind &&
+            v->last_hash == hash) {
+            memset(value.norm, 0, sizeof(value.norm));
+            memset(run, 0, n);
+            return 0;
+        }
+        v->have_last = true;
+        v->last_end = end;
+        v->last_kind = sig->kind;
+        v->last_hash = hash;
         v->w->validated[sig->kind]++;
         v->found(v->ctx, &value);
         /* The clear value lived only for the callback. */
@@ -614,6 +637,7 @@ lw_match_worker *lw_match_worker_new(const lw_matcher *m)
     if (!w)
         return NULL;
     w->m = m;
+    randombytes_buf(w->dedup_key, sizeof(w->dedup_key));
     const hs_database_t *dbs[] = {m->stream_db, m->block_db, m->gate_db, m->gate_full_db,
                                   m->gate_eod_db};
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
@@ -691,7 +715,7 @@ void lw_match_stream_scan(lw_match_worker *w, lw_match_stream *s, const uint8_t 
 {
     if (len == 0)
         return;
-    scan_view v = {w, data, len, s->base, s->history, s->history_len, found, ctx};
+    scan_view v = {w, data, len, s->base, s->history, s->history_len, found, ctx, false, 0, 0, 0};
     /* Segments bound the gate's buffers and keep the reports of one
      * segment together for ordering. */
     for (size_t done = 0; done < len;) {
@@ -741,7 +765,7 @@ void lw_match_stream_end_item(lw_match_worker *w, lw_match_stream *s, lw_match_f
 {
     if (s->base == 0)
         return; /* nothing scanned since the last item */
-    scan_view v = {w, NULL, 0, s->base, s->history, s->history_len, found, ctx};
+    scan_view v = {w, NULL, 0, s->base, s->history, s->history_len, found, ctx, false, 0, 0, 0};
     /* hs_reset_stream reports the end-of-data (\z) matches, then resets. */
     report_end(w, s, &v, 0);
     s->base = 0;
@@ -753,7 +777,7 @@ void lw_match_stream_close(lw_match_worker *w, lw_match_stream *s, lw_match_foun
 {
     if (!s)
         return;
-    scan_view v = {w, NULL, 0, s->base, s->history, s->history_len, found, ctx};
+    scan_view v = {w, NULL, 0, s->base, s->history, s->history_len, found, ctx, false, 0, 0, 0};
     report_end(w, s, &v, 1);
     memset(s->history, 0, sizeof(s->history));
     free(s);
@@ -764,7 +788,7 @@ void lw_match_block_scan(lw_match_worker *w, const uint8_t *data, size_t len,
 {
     if (len == 0 || len > UINT32_MAX)
         return;
-    scan_view v = {w, data, len, 0, NULL, 0, found, ctx};
+    scan_view v = {w, data, len, 0, NULL, 0, found, ctx, false, 0, 0, 0};
     if (w->m->block_db && hs_scan(w->m->block_db, (const char *)data, (unsigned int)len, 0,
                                   w->scratch, collect, &v) != HS_SUCCESS)
         w->errors++;

@@ -157,6 +157,43 @@ static void test_email_found_once_any_chunking(void **state)
     }
 }
 
+/* Two signatures of one kind that pick the same value ending at the same
+ * byte (E.164 and NANP both take "+14155550123") report it once; values of
+ * two kinds, or at two places, still count apart. */
+static void test_same_value_two_signatures_reported_once(void **state)
+{
+    (void)state;
+    static const char sigs[] = "signatures:\n"
+                               "  - id: 11\n"
+                               "    name: Phone A\n"
+                               "    type: phone\n"
+                               "    regex: '\\+[1-9][0-9]{7,14}'\n"
+                               "    validator: phone\n"
+                               "    normaliser: digits\n"
+                               "    charset: '0-9+'\n"
+                               "    max_len: 16\n"
+                               "  - id: 12\n"
+                               "    name: Phone B\n"
+                               "    type: phone\n"
+                               "    regex: '\\+?1?[2-9][0-9]{2}[2-9][0-9]{6}'\n"
+                               "    validator: phone\n"
+                               "    normaliser: digits\n"
+                               "    charset: '0-9+'\n"
+                               "    max_len: 16\n";
+    void *st;
+    assert_int_equal(setup_with(&st, sigs, sizeof(sigs) - 1, 0), 0);
+    fixture *fx = st;
+    for (size_t step = 1; step <= 30; step += 7) {
+        uint64_t before = lw_match_worker_validated(fx->w, 0);
+        found f = scan_chunked(fx, "call +14155550123 now", step);
+        assert_int_equal(f.n, 1);
+        assert_int_equal(lw_match_worker_validated(fx->w, 0) - before, 1);
+        f = scan_chunked(fx, "call +14155550123 or +14155550123 now", step);
+        assert_int_equal(f.n, 2); /* two places: both reported (burst dedups by value) */
+    }
+    teardown(&st);
+}
+
 static void test_value_at_end_reported_on_close(void **state)
 {
     fixture *fx = *state;
@@ -335,6 +372,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_email_found_once_any_chunking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_at_end_reported_on_close, setup, teardown),
+        cmocka_unit_test(test_same_value_two_signatures_reported_once),
         cmocka_unit_test_setup_teardown(test_sentence_dot_after_email, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subdomain_email_reported_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_glued_values_refused, setup, teardown),
