@@ -170,6 +170,9 @@ int lw_config_check(const lw_config *c, char *err, size_t errlen) LW_MUST_CHECK;
  */
 int lw_cidr_parse(const char *s, lw_cidr *out) LW_MUST_CHECK;
 
+/* True when addr lies inside the network n (same family, prefix bits equal). */
+bool lw_cidr_contains(const lw_cidr *n, const lw_addr *a);
+
 /* True when addr lies inside one of the home_net CIDRs. */
 bool lw_config_is_home(const lw_config *c, const lw_addr *addr);
 

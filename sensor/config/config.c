@@ -250,7 +250,7 @@ int lw_cidr_parse(const char *s, lw_cidr *out)
     return host_bits ? LW_ERR_INVAL : 0;
 }
 
-static bool cidr_contains(const lw_cidr *n, const lw_addr *a)
+bool lw_cidr_contains(const lw_cidr *n, const lw_addr *a)
 {
     unsigned full = n->prefix_len / 8, rest = n->prefix_len % 8;
 
@@ -269,7 +269,7 @@ bool lw_config_is_home(const lw_config *c, const lw_addr *addr)
     size_t i;
 
     for (i = 0; i < c->home_net_count && i < LW_CONFIG_MAX_HOME_NET; i++)
-        if (cidr_contains(&c->home_net[i], addr))
+        if (lw_cidr_contains(&c->home_net[i], addr))
             return true;
     return false;
 }

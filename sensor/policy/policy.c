@@ -771,19 +771,6 @@ const char *lw_policy_rule_name(const lw_policy *p, size_t i)
 
 /* -------------------------------------------------------------- decide */
 
-static bool cidr_contains(const lw_cidr *n, const lw_addr *a)
-{
-    unsigned full = n->prefix_len / 8, rest = n->prefix_len % 8;
-
-    if (a->family != n->net.family)
-        return false;
-    if (memcmp(a->b, n->net.b, full) != 0)
-        return false;
-    if (rest == 0)
-        return true;
-    return (a->b[full] & (uint8_t)(0xffu << (8 - rest))) == n->net.b[full];
-}
-
 static bool has_asn(const struct entry *e, uint32_t asn)
 {
     size_t lo = 0, hi = e->n_asns;
@@ -814,7 +801,7 @@ static bool entry_matches(const struct entry *e, const struct query *q)
     size_t i;
 
     for (i = 0; i < e->n_cidrs; i++)
-        if (cidr_contains(&e->cidrs[i], q->addr))
+        if (lw_cidr_contains(&e->cidrs[i], q->addr))
             return true;
     if (q->asn != 0 && e->n_asns > 0 && has_asn(e, q->asn))
         return true;
