@@ -482,9 +482,9 @@ static flow_verdict verdict_of(lw_engine *e, lw_flow *f, int dir, const char *dn
     flow_verdict v = {true, pv.severity, (int16_t)pv.allow, (int16_t)pv.rule, pv.threshold};
     /* A name may still come (a value in the request line before Host, in
      * MAIL FROM before RCPT TO): keep asking until one is known. */
-    bool names_may_come = d.n_names == 0 && (f->app_proto == LW_APP_HTTP ||
-                                             f->app_proto == LW_APP_SMTP ||
-                                             f->app_proto == LW_APP_TLS);
+    bool names_may_come =
+        d.n_names == 0 &&
+        (f->app_proto == LW_APP_HTTP || f->app_proto == LW_APP_SMTP || f->app_proto == LW_APP_TLS);
     if (cache && !names_may_come)
         fm->verdict[dir] = v;
     return v;
