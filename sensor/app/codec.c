@@ -422,6 +422,9 @@ static uint8_t js_short_escape(uint8_t ch)
     }
 }
 
+/* A run of plain JSON bytes at least this long goes out without a copy. */
+#define JS_RUN_DIRECT 64
+
 static void js_step(lw_jsonesc *d, obuf *o, uint8_t ch)
 {
     for (;;) {
@@ -489,8 +492,29 @@ void lw_jsonesc_feed(lw_jsonesc *d, const uint8_t *in, size_t len, lw_codec_out_
     obuf o;
     ob_init(&o, out, ctx);
     lw_cursor c = lw_cur_make(in, len);
-    while (lw_cur_left(&c) > 0)
+    while (lw_cur_left(&c) > 0) {
+        if (d->state == JS_OUT || (d->state == JS_STR && !d->high)) {
+            /* Bytes that change nothing (all but '"', and '\\' in a string)
+             * pass through as they are: find the run once and hand it on
+             * whole instead of stepping the state machine per byte. */
+            size_t left = lw_cur_left(&c), i = 0;
+            bool in_str = d->state == JS_STR;
+            while (i < left && c.ptr[i] != '"' && !(in_str && c.ptr[i] == '\\'))
+                i++;
+            lw_cursor run = lw_cur_sub(&c, i);
+            if (i >= JS_RUN_DIRECT) {
+                ob_flush(&o);
+                if (out)
+                    out(ctx, run.ptr, i);
+            } else {
+                for (size_t k = 0; k < i; k++)
+                    ob_put(&o, run.ptr[k]);
+            }
+            if (lw_cur_left(&c) == 0)
+                break;
+        }
         js_step(d, &o, lw_cur_u8(&c));
+    }
     ob_flush(&o);
 }
 
