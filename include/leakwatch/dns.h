@@ -93,4 +93,8 @@ void lw_dns_tcp_feed(lw_dns_tcp *t, int dir, const uint8_t *data, size_t len, bo
 void lw_dns_tcp_gap(lw_dns_tcp *t, int dir);
 void lw_dns_tcp_free(lw_dns_tcp *t);
 
+/* Bytes the decoder holds for its flow now (for flow.memcap); transient
+ * per-body state (inflate windows, multipart levels) is not included. */
+size_t lw_dns_tcp_footprint(const lw_dns_tcp *t);
+
 #endif

@@ -71,4 +71,8 @@ void lw_ftp_feed(lw_ftp *f, int dir, const uint8_t *data, size_t len, const lw_a
 void lw_ftp_gap(lw_ftp *f, int dir);
 void lw_ftp_free(lw_ftp *f);
 
+/* Bytes the decoder holds for its flow now (for flow.memcap); transient
+ * per-body state (inflate windows, multipart levels) is not included. */
+size_t lw_ftp_footprint(const lw_ftp *f);
+
 #endif

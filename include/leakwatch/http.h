@@ -107,4 +107,8 @@ void lw_http_gap(lw_http *h, int dir, const lw_app_sink *sink);
  * pending content is flushed (item_end); then h is freed. */
 void lw_http_free(lw_http *h, const lw_app_sink *sink);
 
+/* Bytes the decoder holds for its flow now (for flow.memcap); transient
+ * per-body state (inflate windows, multipart levels) is not included. */
+size_t lw_http_footprint(const lw_http *h);
+
 #endif

@@ -106,4 +106,8 @@ bool lw_smtp_encrypted(const lw_smtp *s);
  * content flushed, items ended), then s is freed. NULL is ignored. */
 void lw_smtp_free(lw_smtp *s, const lw_app_sink *sink);
 
+/* Bytes the decoder holds for its flow now (for flow.memcap); transient
+ * per-body state (inflate windows, multipart levels) is not included. */
+size_t lw_smtp_footprint(const lw_smtp *s);
+
 #endif

@@ -381,6 +381,11 @@ struct lw_dns_tcp {
     dns_dir d[2];
 };
 
+size_t lw_dns_tcp_footprint(const lw_dns_tcp *t)
+{
+    return t ? sizeof(*t) : 0;
+}
+
 lw_dns_tcp *lw_dns_tcp_new(uint64_t *counters)
 {
     lw_dns_tcp *t = calloc(1, sizeof(*t));

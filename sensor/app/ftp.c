@@ -56,6 +56,7 @@ typedef struct ftp_dir {
 } ftp_dir;
 
 struct lw_ftp {
+    size_t footprint; /* bytes of the one allocation */
     uint64_t *counters;
     lw_addr client, server;
     size_t max_line;
@@ -72,6 +73,11 @@ typedef struct feed_ctx {
     void *ectx;
 } feed_ctx;
 
+size_t lw_ftp_footprint(const lw_ftp *f)
+{
+    return f ? f->footprint : 0;
+}
+
 lw_ftp *lw_ftp_new(const lw_app_limits *lim, const lw_addr *client, const lw_addr *server,
                    uint64_t *counters)
 {
@@ -82,6 +88,7 @@ lw_ftp *lw_ftp_new(const lw_app_limits *lim, const lw_addr *client, const lw_add
     if (!f)
         return NULL;
     uint8_t *mem = (uint8_t *)(f + 1);
+    f->footprint = sizeof(*f) + 2 * linebuf + metabuf;
     f->counters = counters;
     if (client)
         f->client = *client;

@@ -863,6 +863,11 @@ void lw_http_gap(lw_http *h, int dir, const lw_app_sink *sink)
     h->sink = NULL;
 }
 
+size_t lw_http_footprint(const lw_http *h)
+{
+    return h ? sizeof(*h) + h->d[0].line_cap + h->d[1].line_cap : 0;
+}
+
 void lw_http_free(lw_http *h, const lw_app_sink *sink)
 {
     if (!h)

@@ -87,6 +87,7 @@ static const struct {
 
 struct lw_smtp {
     const lw_app_limits *lim;
+    size_t footprint; /* bytes of the one allocation */
     uint64_t *ctr;
     bool encrypted;
     bool inspect[2];   /* as of the last feed of each direction */
@@ -674,6 +675,7 @@ lw_smtp *lw_smtp_new(const lw_app_limits *lim, uint64_t *counters)
     if (!s)
         return NULL;
     s->lim = lim;
+    s->footprint = size;
     s->ctr = counters;
     lw_mime_level *levels = (lw_mime_level *)(void *)(s + 1);
     uint8_t *bytes = (uint8_t *)(levels + depth);
@@ -683,6 +685,11 @@ lw_smtp *lw_smtp_new(const lw_app_limits *lim, uint64_t *counters)
                  counters, mime_map);
     s->rvalid = true;
     return s;
+}
+
+size_t lw_smtp_footprint(const lw_smtp *s)
+{
+    return s ? s->footprint : 0;
 }
 
 void lw_smtp_feed(lw_smtp *s, int dir, const uint8_t *data, size_t len, bool inspect,

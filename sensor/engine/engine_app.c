@@ -67,6 +67,7 @@ static lw_match_stream *match_stream(lw_engine *e, lw_flow *f, int dir)
             e->ctr[CTR_STATE_ALLOC_FAILED]++;
             return NULL;
         }
+        lw_flow_account(e->flows, f, (int64_t)e->stream_footprint);
         fm->gap[dir] = false;
     } else if (fm->gap[dir]) {
         lw_match_stream_gap(e->match, fm->dir[dir]);
@@ -235,6 +236,36 @@ void eng_flow_created(lw_engine *e, lw_flow *f)
 
 /* ---- decoders -------------------------------------------------------------- */
 
+/* What the flow's decoder holds, as flow.memcap should see it. */
+static size_t decoder_footprint(const flow_app *fa)
+{
+    switch (fa->decoder) {
+    case LW_APP_HTTP:
+        return lw_http_footprint(fa->d.http);
+    case LW_APP_SMTP:
+        return lw_smtp_footprint(fa->d.smtp);
+    case LW_APP_FTP:
+        return lw_ftp_footprint(fa->d.ftp);
+    case LW_APP_DNS:
+        return lw_dns_tcp_footprint(fa->d.dns_tcp);
+    case LW_APP_TLS:
+        return 2 * sizeof(lw_tls_dir);
+    default:
+        return 0;
+    }
+}
+
+/* Declares a change in the decoder's size (HTTP line buffers grow) to the
+ * flow table, which evicts beyond flow.memcap. */
+static void account_decoder(lw_engine *e, lw_flow *f, flow_app *fa)
+{
+    size_t now = fa->decoder == LW_APP_UNKNOWN ? 0 : decoder_footprint(fa);
+    if (now != fa->decoder_mem) {
+        lw_flow_account(e->flows, f, (int64_t)now - (int64_t)fa->decoder_mem);
+        fa->decoder_mem = (uint32_t)now;
+    }
+}
+
 static void start_decoder(lw_engine *e, lw_flow *f)
 {
     if (f->proto != LW_PROTO_TCP)
@@ -265,10 +296,12 @@ static void start_decoder(lw_engine *e, lw_flow *f)
     default:
         break;
     }
-    if (ok)
+    if (ok) {
         fa->decoder = f->app_proto;
-    else
+        account_decoder(e, f, fa);
+    } else {
         e->ctr[CTR_STATE_ALLOC_FAILED]++;
+    }
 }
 
 static void detect(lw_engine *e, lw_flow *f, const uint8_t *data, size_t len)
@@ -371,6 +404,7 @@ void eng_on_stream_bytes(void *arg, int dir, const uint8_t *data, size_t len, bo
             lw_http_feed(fa->d.http, dir, data, len, inspect, &sink);
             if (lw_http_passthrough(fa->d.http, dir))
                 fa->raw[dir] = true;
+            account_decoder(e, f, fa);
             return;
         case LW_APP_SMTP:
             if (lw_smtp_encrypted(fa->d.smtp)) {
@@ -448,6 +482,7 @@ void eng_end_app(lw_engine *e, lw_flow *f)
         break;
     }
     fa->decoder = LW_APP_UNKNOWN;
+    account_decoder(e, f, fa);
 }
 
 void eng_end_match(lw_engine *e, lw_flow *f)
@@ -463,5 +498,6 @@ void eng_end_match(lw_engine *e, lw_flow *f)
          * end-anchored matches for it. */
         lw_match_stream_close(e->match, fm->dir[d], fm->gap[d] ? NULL : eng_on_value, &fc);
         fm->dir[d] = NULL;
+        lw_flow_account(e->flows, f, -(int64_t)e->stream_footprint);
     }
 }

@@ -93,7 +93,8 @@ typedef struct flow_app {
         lw_dns_tcp *dns_tcp;
         lw_tls_dir *tls; /* [2]: one tracker per direction */
     } d;
-    bool raw[2]; /* the decoder gave up on this direction: scan the rest raw */
+    bool raw[2];          /* the decoder gave up on this direction: scan the rest raw */
+    uint32_t decoder_mem; /* decoder bytes declared to flow.memcap */
     union {
         struct {
             char host[APP_TEXT_MAX];
@@ -170,8 +171,9 @@ struct lw_engine {
     const lw_config *cfg;
     const lw_signature_set *sigs;
     const lw_policy *policy;
-    const lw_geoip *geoip; /* NULL: no enrichment */
-    bool deterministic;    /* fixed burst hash keys (file replay) */
+    const lw_geoip *geoip;   /* NULL: no enrichment */
+    bool deterministic;      /* fixed burst hash keys (file replay) */
+    size_t stream_footprint; /* bytes of one open match stream, for flow.memcap */
     lw_output *out;
     lw_flow_table *flows;
     detector_state det[LW_POLICY_MAX_DETECTORS];

@@ -682,6 +682,11 @@ uint64_t lw_match_worker_gate_scanned(const lw_match_worker *w)
     return w->gate_scanned;
 }
 
+size_t lw_match_stream_footprint(const lw_matcher *m)
+{
+    return sizeof(lw_match_stream) + lw_matcher_stream_size(m);
+}
+
 lw_match_stream *lw_match_stream_open(lw_match_worker *w)
 {
     lw_match_stream *s = calloc(1, sizeof(*s));
