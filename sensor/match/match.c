@@ -47,7 +47,19 @@
 /* Widest gated regex with its delimiter: W + 1 bytes of context fit the history. */
 #define LW_GATE_WIDTH_MAX (LW_MATCH_HISTORY - 1)
 /* New bytes per segment, and the segment with its context and padding. */
-#define LW_GATE_SEG    8192
+#define LW_GATE_SEG 8192
+
+/*
+ * Hyperscan 5.4's AVX-512 VBMI literal matcher (fat Teddy) may read up to a
+ * vector past the end of the buffer it is handed (vectorscan issue 322):
+ * harmless inside a page, a crash when the buffer ends at the end of a
+ * mapping - as the last frame of a capture ring can, and as a fuzzer's
+ * heap object did. Data that ends within SCAN_SLACK bytes of a 4 KiB
+ * boundary is scanned from a copy with room after it.
+ */
+#define SCAN_SLACK     64
+#define SCAN_TAIL      (2 * SCAN_SLACK)
+#define BLOCK_COPY_MAX 65536
 #define LW_GATE_BUF    (LW_GATE_SEG + LW_MATCH_HISTORY + 64)
 #define LW_GATE_BLOCKS (LW_GATE_BUF / 64 + 1)
 /* Reports held for ordering before the walk-back. */
@@ -91,6 +103,8 @@ struct lw_match_worker {
     uint64_t gate_in;
     uint64_t gate_scanned;
     unsigned char dedup_key[crypto_shorthash_KEYBYTES]; /* per worker, random */
+    uint8_t tail[SCAN_TAIL + SCAN_SLACK]; /* a stream piece's end, copied (see SCAN_SLACK) */
+    uint8_t *block_copy;                  /* BLOCK_COPY_MAX + SCAN_SLACK bytes */
     size_t npending;
     pending pend[LW_PENDING];
     uint8_t seg[LW_GATE_BUF];
@@ -126,6 +140,12 @@ typedef struct scan_view {
 } scan_view;
 
 /* The byte at stream offset off, or -1 when it is no longer (or not yet) held. */
+static bool ends_near_page(const uint8_t *p, size_t len)
+{
+    uintptr_t in_page = (uintptr_t)(p + len) & 4095u;
+    return in_page == 0 || in_page > 4096u - SCAN_SLACK;
+}
+
 static int byte_at(const scan_view *v, uint64_t off)
 {
     if (off >= v->base) {
@@ -638,6 +658,11 @@ lw_match_worker *lw_match_worker_new(const lw_matcher *m)
         return NULL;
     w->m = m;
     randombytes_buf(w->dedup_key, sizeof(w->dedup_key));
+    w->block_copy = malloc(BLOCK_COPY_MAX + SCAN_SLACK);
+    if (!w->block_copy) {
+        free(w);
+        return NULL;
+    }
     const hs_database_t *dbs[] = {m->stream_db, m->block_db, m->gate_db, m->gate_full_db,
                                   m->gate_eod_db};
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
@@ -654,6 +679,7 @@ void lw_match_worker_free(lw_match_worker *w)
     if (!w)
         return;
     hs_free_scratch(w->scratch);
+    free(w->block_copy);
     free(w);
 }
 
@@ -725,9 +751,21 @@ void lw_match_stream_scan(lw_match_worker *w, lw_match_stream *s, const uint8_t 
      * segment together for ordering. */
     for (size_t done = 0; done < len;) {
         size_t piece = len - done < LW_GATE_SEG ? len - done : LW_GATE_SEG;
-        if (s->hs && hs_scan_stream(s->hs, (const char *)data + done, (unsigned int)piece, 0,
-                                    w->scratch, collect, &v) != HS_SUCCESS)
-            w->errors++;
+        if (s->hs) {
+            const uint8_t *p = data + done;
+            size_t head = piece;
+            if (ends_near_page(p, piece))
+                head = piece > SCAN_TAIL ? piece - SCAN_TAIL : 0;
+            if (head && hs_scan_stream(s->hs, (const char *)p, (unsigned int)head, 0, w->scratch,
+                                       collect, &v) != HS_SUCCESS)
+                w->errors++;
+            if (head < piece) {
+                memcpy(w->tail, p + head, piece - head);
+                if (hs_scan_stream(s->hs, (const char *)w->tail, (unsigned int)(piece - head), 0,
+                                   w->scratch, collect, &v) != HS_SUCCESS)
+                    w->errors++;
+            }
+        }
         if (w->m->ngates)
             gate_piece(w, &v, done, piece, 0);
         flush(&v);
@@ -794,7 +832,12 @@ void lw_match_block_scan(lw_match_worker *w, const uint8_t *data, size_t len,
     if (len == 0 || len > UINT32_MAX)
         return;
     scan_view v = {w, data, len, 0, NULL, 0, found, ctx, false, 0, 0, 0};
-    if (w->m->block_db && hs_scan(w->m->block_db, (const char *)data, (unsigned int)len, 0,
+    const uint8_t *scan = data;
+    if (ends_near_page(data, len) && len <= BLOCK_COPY_MAX) {
+        memcpy(w->block_copy, data, len);
+        scan = w->block_copy;
+    }
+    if (w->m->block_db && hs_scan(w->m->block_db, (const char *)scan, (unsigned int)len, 0,
                                   w->scratch, collect, &v) != HS_SUCCESS)
         w->errors++;
     for (size_t done = 0; w->m->ngates && done < len;) {

@@ -10,8 +10,11 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "leakwatch/match.h"
 #include "leakwatch/signatures.h"
@@ -194,6 +197,63 @@ static void test_same_value_two_signatures_reported_once(void **state)
     teardown(&st);
 }
 
+/* Data that ends at the end of a mapping: Hyperscan 5.4's AVX-512 VBMI
+ * literal matcher can read past the end of its buffer (vectorscan issue
+ * 322), which the fuzzer hit with a heap object at a page end; the matcher
+ * now scans such ends from a copy. Every length of text ending right before
+ * a PROT_NONE page, streamed and block-scanned with the shipped signatures,
+ * gated and not, must neither crash nor lose values, and stream and block
+ * scans must agree. (The over-read itself depends on Hyperscan's internal
+ * state; this text does not trigger it on every machine.) */
+static void test_data_ending_at_a_mapping_end(void **state)
+{
+    (void)state;
+    const char *src = getenv("LW_SOURCE_DIR");
+    char path[4096], err[512];
+    if (!src)
+        skip();
+    snprintf(path, sizeof(path), "%s/signatures/pii.yaml", src);
+    lw_signature_set *set;
+    assert_int_equal(lw_signatures_load(path, &set, err, sizeof(err)), 0);
+    for (int gated = 0; gated < 2; gated++) {
+        lw_matcher *m;
+        const lw_match_opts opts = {gated != 0, 0};
+        assert_int_equal(lw_matcher_compile_opts(set, &opts, &m, err, sizeof(err)), 0);
+        lw_match_worker *w = lw_match_worker_new(m);
+        assert_non_null(w);
+        long page = sysconf(_SC_PAGESIZE);
+        uint8_t *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        assert_true(map != MAP_FAILED);
+        assert_int_equal(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+        static const char text[] = "!\xd2iDE\xff\xff\xff-724 0044 0533 0130\x03"
+                                   "cB8\xc6l "
+                                   "VAt hat pat sat fat rat mat ca -724 0044 0533 0130 mail "
+                                   "jane.doe@example.com tel +14155550123 ssn 078-05-1120 end";
+        size_t tl = sizeof(text) - 1;
+        for (size_t n = 1; n <= tl; n++) {
+            uint8_t *p = map + page - n;
+            memcpy(p, text + tl - n, n);
+            found f;
+            memset(&f, 0, sizeof(f));
+            lw_match_stream *s = lw_match_stream_open(w);
+            assert_non_null(s);
+            lw_match_stream_scan(w, s, p, n, on_found, &f);
+            lw_match_stream_close(w, s, on_found, &f);
+            found b;
+            memset(&b, 0, sizeof(b));
+            lw_match_block_scan(w, p, n, on_found, &b);
+            assert_int_equal(f.n, b.n);
+            if (n == tl)
+                assert_true(f.n >= 2); /* the email and the phone at least */
+        }
+        munmap(map, (size_t)page * 2);
+        lw_match_worker_free(w);
+        lw_matcher_free(m);
+    }
+    lw_signatures_free(set);
+}
+
 static void test_value_at_end_reported_on_close(void **state)
 {
     fixture *fx = *state;
@@ -373,6 +433,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_email_found_once_any_chunking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_at_end_reported_on_close, setup, teardown),
         cmocka_unit_test(test_same_value_two_signatures_reported_once),
+        cmocka_unit_test(test_data_ending_at_a_mapping_end),
         cmocka_unit_test_setup_teardown(test_sentence_dot_after_email, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subdomain_email_reported_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_glued_values_refused, setup, teardown),
