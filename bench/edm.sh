@@ -30,17 +30,11 @@ gen=$build/bench/edm_gen
 rows=${LW_BENCH_EDM_ROWS:-1000000}
 runs=${LW_BENCH_RUNS:-3}
 [ -x "$tool" ] || { echo "no executable $tool (build first: make build)" >&2; exit 1; }
-btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-if [ "$btype" != Release ]; then
-    echo "warning: $build is a '${btype:-unknown}' build, not Release: figures are not representative" >&2
-fi
+# shellcheck source=bench/lib.bash
+. "$(dirname "$0")/lib.bash"
+bench_warn_unless_release "$build"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lw-bench-edm.XXXXXX")
-if [ "${LW_BENCH_KEEP:-0}" = 1 ]; then
-    echo "keeping $tmp"
-else
-    trap 'rm -rf "$tmp"' EXIT
-fi
+bench_make_tmp edm
 if [ ! -x "$gen" ]; then
     # An older build tree without the edm_gen target: the generator is one file.
     cc -std=c11 -O2 -o "$tmp/edm_gen" "$top/bench/edm_gen.c"

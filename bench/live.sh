@@ -47,10 +47,9 @@ skip() {
 command -v ip >/dev/null || skip "no ip(8) (apt-get install iproute2)"
 command -v python3 >/dev/null || skip "no python3"
 command -v tcpreplay >/dev/null || skip "no tcpreplay (apt-get install tcpreplay)"
-btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-if [ "$btype" != Release ]; then
-    echo "warning: $build is a '${btype:-unknown}' build, not Release: figures are not representative" >&2
-fi
+# shellcheck source=bench/lib.bash
+. "$(dirname "$0")/lib.bash"
+bench_warn_unless_release "$build"
 
 nsa=lwbA$$
 nsb=lwbB$$

@@ -44,10 +44,9 @@ for x in "$bin" "$naive" "$gen"; do
     [ -x "$x" ] || { echo "no executable $x (build first: make build)" >&2; exit 1; }
 done
 command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 1; }
-btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-if [ "$btype" != Release ]; then
-    echo "warning: $build is a '${btype:-unknown}' build, not Release: figures are not representative" >&2
-fi
+# shellcheck source=bench/lib.bash
+. "$(dirname "$0")/lib.bash"
+bench_warn_unless_release "$build"
 
 dir=${LW_BENCH_DIR:-${TMPDIR:-/tmp}/lw-bench-perf}
 mkdir -p "$dir"

@@ -33,17 +33,11 @@ bin=$build/leakwatch
 case "$bin" in /*) ;; *) bin=$PWD/$bin ;; esac
 [ -x "$bin" ] || { echo "no executable $bin (build first: make build)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 1; }
-btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-if [ "$btype" != Release ]; then
-    echo "warning: $build is a '${btype:-unknown}' build, not Release: figures are not representative" >&2
-fi
+# shellcheck source=bench/lib.bash
+. "$(dirname "$0")/lib.bash"
+bench_warn_unless_release "$build"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lw-bench-workers.XXXXXX")
-if [ "${LW_BENCH_KEEP:-0}" = 1 ]; then
-    echo "keeping $tmp"
-else
-    trap 'rm -rf "$tmp"' EXIT
-fi
+bench_make_tmp workers
 
 python3 - "$top" "$tmp" "${LW_BENCH_MB:-150}" <<'PY'
 import json
