@@ -1,12 +1,13 @@
 /*
  * prefilter.h - byte-class masks for the match stage's gate.
  *
- * The gate decides, 64 bytes at a time, where a prefiltered signature could
- * match (see match.c). It needs, per 64-byte block, which bytes are ASCII
- * digits, uppercase and lowercase ASCII letters: bit i of a mask stands for
- * byte 64 * block + i. Several implementations give identical masks: a
- * portable scalar one, SSE2 (baseline on x86-64) and AVX2 (used when the
- * CPU has it). No allocation, no state.
+ * The gate finds the runs of text where a prefiltered signature could match
+ * (see match.c). It needs, per 64-byte block, which bytes are ASCII digits
+ * and uppercase ASCII letters, and which are in a small set of bytes (a
+ * signature's joiners or leads): bit i of a mask stands for byte
+ * 64 * block + i. Several implementations give identical masks: a portable
+ * scalar one, SSE2 (baseline on x86-64) and AVX2 (used when the CPU has it).
+ * No allocation, no state.
  */
 #ifndef LEAKWATCH_PREFILTER_H
 #define LEAKWATCH_PREFILTER_H
@@ -17,7 +18,6 @@
 typedef struct lw_prefilter_block {
     uint64_t digit; /* '0'..'9' */
     uint64_t upper; /* 'A'..'Z' */
-    uint64_t lower; /* 'a'..'z' */
 } lw_prefilter_block;
 
 typedef enum lw_prefilter_impl {
@@ -32,8 +32,16 @@ typedef enum lw_prefilter_impl {
 lw_prefilter_impl lw_prefilter_resolve(lw_prefilter_impl want);
 
 /* Fills out[0..nblocks) from buf[0 .. 64 * nblocks). With letters 0 the
- * upper and lower masks are left zero (cheaper). impl must be resolved. */
+ * upper masks are left zero (cheaper). impl must be resolved. */
 void lw_prefilter_classify(lw_prefilter_impl impl, const uint8_t *buf, size_t nblocks, int letters,
                            lw_prefilter_block *out);
+
+/* Most bytes lw_prefilter_bytes takes. */
+#define LW_PREFILTER_SET_MAX 8
+
+/* out[j], j < nblocks: bit i set when buf[64 * j + i] is one of set[0 .. nset),
+ * 1 <= nset <= LW_PREFILTER_SET_MAX. impl must be resolved. */
+void lw_prefilter_bytes(lw_prefilter_impl impl, const uint8_t *buf, size_t nblocks,
+                        const uint8_t *set, size_t nset, uint64_t *out);
 
 #endif

@@ -30,22 +30,47 @@
 #define LW_SIG_MAX_KINDS      32
 #define LW_SIG_MAX_SIGNATURES 1024
 
-/* Longest anchor shape a prefilter may give. */
-#define LW_SIG_ANCHOR_MAX 8
+/* Most distinct joiner (and lead) bytes a prefilter may name. */
+#define LW_SIG_JOINERS_MAX 8
+/* Most counted bytes a prefilter may require in one run. */
+#define LW_SIG_RUN_MIN_MAX 64
+/* Most joiners in a row a prefilter may allow. */
+#define LW_SIG_GAP_MAX 4
+
+/* The bytes a prefilter counts. */
+typedef enum lw_sig_count_class {
+    LW_SIG_COUNT_NONE = 0,
+    LW_SIG_COUNT_DIGITS,      /* '0'..'9' */
+    LW_SIG_COUNT_ALNUM_UPPER, /* '0'..'9', 'A'..'Z' */
+} lw_sig_count_class;
 
 /*
- * What every match of a signature's regex contains, stated in the file:
- *   digits  at least this many ASCII digits (0: no promise);
- *   anchor  this shape, one class per byte: 'A' an uppercase ASCII letter,
- *           'a' a lowercase one, '9' an ASCII digit (length 0: no promise).
- * Both may be given; then a match holds both. `set` is true when the entry
- * had a prefilter field.
+ * A promise about every match of a signature's regex, stated in the file,
+ * that lets the match stage scan only the runs of text that could hold a
+ * match (see match.c, "the gate"):
+ *   count    the class of bytes counted;
+ *   min      every match holds at least `min` counted bytes (1..64);
+ *   joiners  the bytes that may stand between two counted bytes of a match
+ *            (none of them counted, at most 8);
+ *   gap      how many joiners may stand in a row there (1..4; 0 when there
+ *            are no joiners): between two consecutive counted bytes of a
+ *            match there are at most `gap` bytes, all joiners;
+ *   lead     optional: a match's first counted byte directly follows one of
+ *            these bytes (neither counted nor joiners), e.g. the '+' of an
+ *            E.164 number.
+ * So every match lies in one run of counted bytes joined by at most `gap`
+ * joiners in a row, and that run holds at least `min` counted bytes. `set`
+ * is true when the entry had a prefilter field.
  */
 typedef struct lw_sig_prefilter {
     bool set;
-    uint8_t digits;
-    uint8_t anchor_len;
-    char anchor[LW_SIG_ANCHOR_MAX + 1];
+    uint8_t count; /* lw_sig_count_class */
+    uint8_t min;
+    uint8_t gap;
+    uint8_t njoiners;
+    uint8_t nlead;
+    char joiners[LW_SIG_JOINERS_MAX + 1];
+    char lead[LW_SIG_JOINERS_MAX + 1];
 } lw_sig_prefilter;
 
 typedef struct lw_signature {

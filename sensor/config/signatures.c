@@ -18,10 +18,11 @@
  *   max_len     1..LW_PII_VALUE_MAX-1; default from the validator,
  *               required with validator none
  *   severity    1..4, default 2
- *   prefilter   optional mapping: digits (1..255, the least number of ASCII
- *               digits in any match of the regex) and/or anchor (1..8 of
- *               'A', 'a', '9': a shape every match contains); the match
- *               stage then scans only text that could hold a match
+ *   prefilter   optional mapping: count (digits|alnum_upper), min (1..64),
+ *               joiners (bytes), gap (1..4, with joiners), lead (bytes): a
+ *               promise about every match (lw_sig_prefilter in
+ *               signatures.h); the match stage then scans only runs of
+ *               text that could hold a match
  * Every error names the file, the line and the signature ("signature 1003",
  * or "signature #3" for the third entry when its id is missing or bad).
  *
@@ -285,47 +286,106 @@ static int kind_index(struct ctx *x, const char *kind, int line, uint16_t *out)
     return 0;
 }
 
-/* Reads the optional `prefilter:` mapping (digits and/or anchor). */
-static int parse_prefilter(struct ctx *x, const lw_ynode *v, lw_sig_prefilter *pf)
+/* Whether byte c is in the prefilter's counted class. */
+static bool counted(uint8_t cls, unsigned char c)
+{
+    bool digit = c >= '0' && c <= '9';
+    return cls == LW_SIG_COUNT_DIGITS ? digit : digit || (c >= 'A' && c <= 'Z');
+}
+
+/* Reads a joiners or lead byte list: 1..LW_SIG_JOINERS_MAX distinct
+ * printable ASCII bytes, none counted. */
+static int parse_byte_list(struct ctx *x, const lw_ynode *val, const char *field, uint8_t cls,
+                           char *out, uint8_t *n)
 {
     char q[80];
+    size_t len = strlen(val->str);
+    bool ok = len >= 1 && len <= LW_SIG_JOINERS_MAX;
+    for (size_t k = 0; ok && k < len; k++) {
+        unsigned char c = (unsigned char)val->str[k];
+        ok = c >= 0x20 && c < 0x7f && !counted(cls, c) && memchr(val->str, c, k) == NULL;
+    }
+    if (!ok) {
+        lw_yaml_quote(q, sizeof(q), val->str);
+        return fail(x, val->line,
+                    "field 'prefilter': %s '%s' is not 1..%d distinct printable bytes outside "
+                    "the counted class",
+                    field, q, LW_SIG_JOINERS_MAX);
+    }
+    memcpy(out, val->str, len + 1);
+    *n = (uint8_t)len;
+    return 0;
+}
+
+/*
+ * Reads the optional `prefilter:` mapping: count, min, joiners, gap, lead
+ * (see lw_sig_prefilter). count and min are required; gap is required with
+ * joiners and refused without them.
+ */
+static int parse_prefilter(struct ctx *x, const lw_ynode *v, lw_sig_prefilter *pf)
+{
+    static const char *const keys[] = {"count", "min", "joiners", "gap", "lead"};
+    const lw_ynode *f[5] = {NULL};
+    char q[80];
     uint64_t n;
-    size_t i, k;
 
     if (v->type != LW_YNODE_MAP || v->nkids == 0)
-        return fail(x, v->line, "field 'prefilter': expected a mapping with digits and/or anchor");
-    for (i = 0; i + 1 < v->nkids; i += 2) {
+        return fail(x, v->line,
+                    "field 'prefilter': expected a mapping of count, min, joiners, gap, lead");
+    for (size_t i = 0; i + 1 < v->nkids; i += 2) {
         const lw_ynode *key = v->kids[i], *val = v->kids[i + 1];
-        bool is_digits = strcmp(key->str, "digits") == 0;
-        if (!is_digits && strcmp(key->str, "anchor") != 0) {
+        size_t k = 0;
+        while (k < 5 && strcmp(key->str, keys[k]) != 0)
+            k++;
+        if (k == 5) {
             lw_yaml_quote(q, sizeof(q), key->str);
-            return fail(x, key->line, "field 'prefilter': unknown key '%s' (digits, anchor)", q);
+            return fail(x, key->line,
+                        "field 'prefilter': unknown key '%s' (count, min, joiners, gap, lead)", q);
         }
-        if ((is_digits && pf->digits) || (!is_digits && pf->anchor_len))
-            return fail(x, key->line, "field 'prefilter': duplicate key '%s'", key->str);
+        if (f[k])
+            return fail(x, key->line, "field 'prefilter': duplicate key '%s'", keys[k]);
         if (val->type != LW_YNODE_SCALAR || lw_yaml_is_null(val))
-            return fail(x, val->line, "field 'prefilter': '%s' expects a single value", key->str);
-        if (is_digits) {
-            if (!parse_uint(val->str, 255, &n) || n == 0) {
-                lw_yaml_quote(q, sizeof(q), val->str);
-                return fail(x, val->line, "field 'prefilter': digits '%s' is not in 1..255", q);
-            }
-            pf->digits = (uint8_t)n;
-            continue;
+            return fail(x, val->line, "field 'prefilter': '%s' expects a single value", keys[k]);
+        f[k] = val;
+    }
+    if (!f[0] || !f[1])
+        return fail(x, v->line, "field 'prefilter': count and min are required");
+    if (strcmp(f[0]->str, "digits") == 0) {
+        pf->count = LW_SIG_COUNT_DIGITS;
+    } else if (strcmp(f[0]->str, "alnum_upper") == 0) {
+        pf->count = LW_SIG_COUNT_ALNUM_UPPER;
+    } else {
+        lw_yaml_quote(q, sizeof(q), f[0]->str);
+        return fail(x, f[0]->line, "field 'prefilter': count '%s' is not digits or alnum_upper", q);
+    }
+    if (!parse_uint(f[1]->str, LW_SIG_RUN_MIN_MAX, &n) || n == 0) {
+        lw_yaml_quote(q, sizeof(q), f[1]->str);
+        return fail(x, f[1]->line, "field 'prefilter': min '%s' is not in 1..%d", q,
+                    LW_SIG_RUN_MIN_MAX);
+    }
+    pf->min = (uint8_t)n;
+    int rc;
+    if (f[2] &&
+        (rc = parse_byte_list(x, f[2], "joiners", pf->count, pf->joiners, &pf->njoiners)) != 0)
+        return rc;
+    if (f[2] && !f[3])
+        return fail(x, f[2]->line, "field 'prefilter': joiners need a gap (1..%d)", LW_SIG_GAP_MAX);
+    if (f[3]) {
+        if (!f[2])
+            return fail(x, f[3]->line, "field 'prefilter': gap without joiners");
+        if (!parse_uint(f[3]->str, LW_SIG_GAP_MAX, &n) || n == 0) {
+            lw_yaml_quote(q, sizeof(q), f[3]->str);
+            return fail(x, f[3]->line, "field 'prefilter': gap '%s' is not in 1..%d", q,
+                        LW_SIG_GAP_MAX);
         }
-        size_t len = strlen(val->str);
-        bool ok = len >= 1 && len <= LW_SIG_ANCHOR_MAX;
-        for (k = 0; ok && k < len; k++)
-            ok = val->str[k] == 'A' || val->str[k] == 'a' || val->str[k] == '9';
-        if (!ok) {
-            lw_yaml_quote(q, sizeof(q), val->str);
-            return fail(x, val->line,
-                        "field 'prefilter': anchor '%s' is not 1..%d of 'A' (uppercase), "
-                        "'a' (lowercase), '9' (digit)",
-                        q, LW_SIG_ANCHOR_MAX);
-        }
-        memcpy(pf->anchor, val->str, len + 1);
-        pf->anchor_len = (uint8_t)len;
+        pf->gap = (uint8_t)n;
+    }
+    if (f[4]) {
+        if ((rc = parse_byte_list(x, f[4], "lead", pf->count, pf->lead, &pf->nlead)) != 0)
+            return rc;
+        for (size_t k = 0; k < pf->nlead; k++)
+            if (memchr(pf->joiners, pf->lead[k], pf->njoiners))
+                return fail(x, f[4]->line, "field 'prefilter': a lead byte is also a joiner");
     }
     pf->set = true;
     return 0;

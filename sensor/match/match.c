@@ -12,24 +12,34 @@
  * the last reset). `base` is the offset of the first byte of the chunk being
  * scanned; bytes before it come from the history.
  *
- * The gate. Signatures with a prefilter (a digit count, an anchor shape)
- * leave the stream database. Their regexes must have a bounded width W
+ * The gate. Signatures with a prefilter leave the stream database. The
+ * prefilter promises that every match lies in one *run*: counted bytes
+ * (digits, or digits and capitals) joined by at most `gap` joiner bytes in
+ * a row, holding at least `min` counted bytes, optionally right after a
+ * lead byte (lw_sig_prefilter). Their regexes must have a bounded width W
  * (with the delimiter byte; Hyperscan's expression info gives it), so a
  * report at stream offset `to` depends only on bytes [to - W, to). Each
  * chunk is copied, after W + 1 bytes of left context from the history,
- * into a segment; the gate marks the 64-byte blocks holding a `to - 1`
- * whose reach back (the blocks covering [to - W, to)) has the digits and
- * the anchor; each run of marked blocks is scanned in block mode from W + 1
- * bytes before its first `to` (or from the stream start) with (?:R)[^B],
- * and only reports inside the run are taken, so a report is never made
- * twice nor missed. Starting a scan W + 1 bytes early also gives  and
- * friends the same byte before the match as the stream had. At the end of
- * an item or stream the last W + 1 bytes are scanned with (?:R)\z, which is
- * what Hyperscan's stream close reports (block scans of datagrams use
- * (?:R)(?:[^B]|\z) for the run that reaches the end, as the block database
- * does). Reports of both kinds are collected per segment and handed to the
- * walk-back in order of end offset, then signature, as one stream would.
- * Signatures without a prefilter stay in the stream database.
+ * into a segment; a vectorised pass classifies its bytes 64 at a time, bit
+ * arithmetic on those masks finds the runs that keep the promise of some
+ * gated signature, and the 64-byte blocks holding a `to - 1` such a run
+ * could produce (the run's bytes and the byte after it) are marked. Each
+ * stretch of marked blocks is scanned in block mode from W + 1 bytes
+ * before its first `to` (or from the stream start) with (?:R)[^B], and only
+ * reports inside the stretch are taken, so a report is never made twice
+ * nor missed. Starting a scan W + 1 bytes early also gives  and friends
+ * the same byte before the match as the stream had. At the end of an item
+ * or stream the last W + 1 bytes are scanned with (?:R)\z, which is what
+ * Hyperscan's stream close reports (block scans of datagrams use
+ * (?:R)(?:[^B]|\z) for the stretch that reaches the end, as the block
+ * database does). Reports of both kinds are collected per segment and
+ * handed to the walk-back in order of end offset, then signature, as one
+ * stream would. Signatures without a prefilter stay in the stream database.
+ *
+ * Why runs and not "enough digits near here": logs, JSON and HTML carry
+ * digits everywhere (timestamps, ids, sizes), so counting digits per block
+ * let most of such text through; a run of thirteen digits joined only by
+ * single spaces or dashes is rare in anything but the values sought.
  */
 #include "leakwatch/match.h"
 
@@ -66,13 +76,34 @@
 #define LW_PENDING 1024
 
 typedef struct gate {
-    uint32_t sig;      /* index in the signature set */
-    uint16_t width;    /* max width of (?:R)[^B] */
-    uint16_t reach;    /* blocks before the one holding to - 1 that [to - W, to) may touch */
-    uint8_t digits;    /* 0: no digit promise */
-    uint8_t shape_len; /* 0: no anchor */
-    char shape[LW_SIG_ANCHOR_MAX];
+    uint32_t sig;   /* index in the signature set */
+    uint16_t width; /* max width of (?:R)[^B] */
+    uint8_t count;  /* lw_sig_count_class */
+    uint8_t min;    /* counted bytes in a run, 1..LW_SIG_RUN_MIN_MAX */
+    uint8_t gap;    /* joiners in a row, 0..LW_SIG_GAP_MAX */
+    uint8_t njoiners;
+    uint8_t nlead;
+    uint8_t joiners[LW_SIG_JOINERS_MAX];
+    uint8_t lead[LW_SIG_JOINERS_MAX];
+    uint16_t group;   /* its group, when it has no lead */
+    uint8_t cls[256]; /* CLS_* bits of each byte value */
 } gate;
+
+#define CLS_COUNTED 1u
+#define CLS_JOINER  2u
+#define CLS_LEAD    4u
+
+/*
+ * Gates without a lead that count the same class share one pass of bit
+ * arithmetic: joiners the union of theirs, gap the largest, min the
+ * smallest. Every run of one of them lies inside a run of the group, so the
+ * group's runs are found first and each gate's own runs are looked for
+ * inside them only - a byte at a time, but such runs are rare.
+ */
+typedef struct gate_group {
+    uint8_t count, min, gap, njoiners;
+    uint8_t joiners[LW_PREFILTER_SET_MAX];
+} gate_group;
 
 struct lw_matcher {
     const lw_signature_set *set;
@@ -84,8 +115,10 @@ struct lw_matcher {
     size_t stream_size;
     gate *gates;
     size_t ngates;
+    gate_group *groups;
+    size_t ngroups;
     uint16_t width; /* widest gate */
-    int letters;    /* some gate has an anchor with letters */
+    int letters;    /* some gate counts capitals */
     lw_prefilter_impl impl;
 };
 
@@ -109,7 +142,12 @@ struct lw_match_worker {
     pending pend[LW_PENDING];
     uint8_t seg[LW_GATE_BUF];
     lw_prefilter_block blk[LW_GATE_BLOCKS];
-    uint16_t prefix[LW_GATE_BLOCKS + 1]; /* digits in blocks [0, j) */
+    /* one gate's masks: counted, joiners, lead bytes, run bytes; one zero
+     * block after the last so that bit arithmetic may look one block ahead */
+    uint64_t cnt[LW_GATE_BLOCKS + 1];
+    uint64_t join[LW_GATE_BLOCKS + 1];
+    uint64_t lead[LW_GATE_BLOCKS + 1];
+    uint64_t run[LW_GATE_BLOCKS + 1];
     uint8_t mark[LW_GATE_BLOCKS];
 };
 
@@ -307,55 +345,236 @@ static int collect_gated(unsigned int id, unsigned long long from, unsigned long
 
 /* -------------------------------------------------------------- the gate */
 
-/* The anchor bits of block j: byte i starts the shape. */
-static uint64_t anchor_bits(const lw_prefilter_block *blk, size_t nb, size_t j, const gate *g)
+/* Bit i of the result is bit i - g of the mask array a (block j), 1 <= g < 64. */
+static inline uint64_t bits_back(const uint64_t *a, size_t j, unsigned g)
 {
-    uint64_t a = ~(uint64_t)0;
-    for (unsigned k = 0; k < g->shape_len && a; k++) {
-        char c = g->shape[k];
-        const uint64_t *cur = c == '9' ? &blk[j].digit : c == 'A' ? &blk[j].upper : &blk[j].lower;
-        uint64_t m = *cur >> k;
-        if (k && j + 1 < nb) {
-            const lw_prefilter_block *n = &blk[j + 1];
-            uint64_t nx = c == '9' ? n->digit : c == 'A' ? n->upper : n->lower;
-            m |= nx << (64 - k);
-        }
-        a &= m;
+    return a[j] << g | (j ? a[j - 1] >> (64 - g) : 0);
+}
+
+/* Bit i of the result is bit i + g of a (block j); a[j + 1] must exist. */
+static inline uint64_t bits_ahead(const uint64_t *a, size_t j, unsigned g)
+{
+    return a[j] >> g | a[j + 1] << (64 - g);
+}
+
+/* Bits set in x. Not __builtin_popcountll: without -mpopcnt (a generic
+ * x86-64 build) that is a call into libgcc per word. */
+static inline unsigned popcount64(uint64_t x)
+{
+    x = x - (x >> 1 & 0x5555555555555555u);
+    x = (x & 0x3333333333333333u) + (x >> 2 & 0x3333333333333333u);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fu;
+    return (unsigned)((x * 0x0101010101010101u) >> 56);
+}
+
+static inline bool bit_at(const uint64_t *a, size_t i)
+{
+    return a[i / 64] >> (i % 64) & 1;
+}
+
+/* Counted bytes in [s, e), one popcount a block. */
+static size_t count_bits(const uint64_t *a, size_t s, size_t e)
+{
+    size_t n = 0;
+    while (s < e) {
+        size_t j = s / 64, lo = s % 64;
+        size_t hi = e - 64 * j < 64 ? e - 64 * j : 64;
+        uint64_t m = a[j] >> lo;
+        if (hi - lo < 64)
+            m &= ((uint64_t)1 << (hi - lo)) - 1;
+        n += popcount64(m);
+        s = 64 * j + hi;
     }
-    return a;
+    return n;
+}
+
+/* Marks the blocks holding bytes [s, e] of seg (e may be the padding). */
+static void mark_blocks(lw_match_worker *w, size_t s, size_t e, size_t nb)
+{
+    size_t last = e / 64 < nb ? e / 64 : nb - 1;
+    memset(w->mark + s / 64, 1, last - s / 64 + 1);
+}
+
+/*
+ * Walks gate g's run that starts at seg[p] (a counted byte) and marks it
+ * if it keeps the promise; returns where it ended. A report's `to - 1` is a
+ * byte of the run or the delimiter right after its last counted byte.
+ * Stops at `end` (<= tlen).
+ */
+static size_t walk_run(lw_match_worker *w, const gate *g, size_t p, size_t end, size_t nb)
+{
+    size_t counted = 0, last = p, joiners = 0, i;
+    for (i = p; i < end; i++) {
+        uint8_t c = g->cls[w->seg[i]];
+        if (c & CLS_COUNTED) {
+            counted++;
+            last = i;
+            joiners = 0;
+        } else if ((c & CLS_JOINER) && ++joiners <= g->gap) {
+            continue;
+        } else {
+            break;
+        }
+    }
+    if (counted >= g->min)
+        mark_blocks(w, p, last + 1, nb);
+    return last + 1;
+}
+
+/* Gate g's own runs inside [s, e), a run of its group. */
+static void gate_runs_within(lw_match_worker *w, const gate *g, size_t s, size_t e, size_t nb)
+{
+    size_t i = s;
+    while (i < e) {
+        if (g->cls[w->seg[i]] & CLS_COUNTED)
+            i = walk_run(w, g, i, e, nb);
+        else
+            i++;
+    }
+}
+
+/* Gate g with a lead: runs start at a counted byte right after a lead byte. */
+static void gate_lead_runs(lw_match_worker *w, const gate *g, size_t tlen, size_t nb)
+{
+    const lw_matcher *m = w->m;
+    lw_prefilter_bytes(m->impl, w->seg, nb, g->lead, g->nlead, w->lead);
+    size_t done = 0;
+    for (size_t j = 0; j < nb; j++) {
+        uint64_t starts = bits_back(w->lead, j, 1);
+        if (!starts)
+            continue;
+        starts &=
+            g->count == LW_SIG_COUNT_DIGITS ? w->blk[j].digit : w->blk[j].digit | w->blk[j].upper;
+        while (starts) {
+            size_t p = 64 * j + (size_t)__builtin_ctzll(starts);
+            starts &= starts - 1;
+            if (p >= done)
+                done = walk_run(w, g, p, tlen, nb);
+        }
+    }
+}
+
+/*
+ * run[j] = cnt[j] and the joiners linked into runs: a joiner belongs to a
+ * run when a counted byte lies at most `gap` bytes before it and after it
+ * with only joiners in between. Inlined with a constant gap by the caller,
+ * so the shifts are constants.
+ */
+static inline __attribute__((always_inline)) void
+link_joiners(uint64_t *run, const uint64_t *cnt, const uint64_t *join, size_t nb, unsigned gap)
+{
+    for (size_t j = 0; j < nb; j++) {
+        uint64_t linked = 0;
+        if (join[j]) {
+            uint64_t back = 0, ahead = 0, chain_b = ~(uint64_t)0, chain_a = ~(uint64_t)0;
+            for (unsigned k = 1; k <= gap; k++) {
+                back |= chain_b & bits_back(cnt, j, k);
+                ahead |= chain_a & bits_ahead(cnt, j, k);
+                chain_b &= bits_back(join, j, k);
+                chain_a &= bits_ahead(join, j, k);
+            }
+            linked = join[j] & back & ahead;
+        }
+        run[j] = cnt[j] | linked;
+    }
+}
+
+/*
+ * The runs of group gr in seg[0 .. 64 * nb) holding at least gr->min
+ * counted bytes; each is handed to the group's gates. w->cnt and w->join
+ * hold the group's masks (zero block at nb).
+ */
+static void group_runs(lw_match_worker *w, size_t gi, size_t tlen, size_t nb)
+{
+    const lw_matcher *m = w->m;
+    const gate_group *gr = &m->groups[gi];
+    uint64_t *run = w->run;
+    const uint64_t *cnt = w->cnt, *join = w->join;
+
+    switch (gr->gap) {
+    case 0:
+        memcpy(run, cnt, nb * sizeof(run[0]));
+        break;
+    case 1:
+        link_joiners(run, cnt, join, nb, 1);
+        break;
+    case 2:
+        link_joiners(run, cnt, join, nb, 2);
+        break;
+    default:
+        link_joiners(run, cnt, join, nb, gr->gap);
+        break;
+    }
+    run[nb] = 0;
+
+    bool near = (size_t)(gr->min - 1) * (gr->gap + 1u) <= 64;
+    size_t done = 0; /* runs before this byte were handled */
+    for (size_t j = 0; j < nb; j++) {
+        /* A run starts with a counted byte and has one at least every
+         * gap + 1 bytes, so its first min counted bytes end within
+         * (min - 1) * (gap + 1) bytes of its start: when that is at most
+         * 64, a run starting in block j has them in blocks j and j + 1. */
+        if (!run[j])
+            continue;
+        if (near && popcount64(cnt[j]) + popcount64(cnt[j + 1]) < gr->min)
+            continue;
+        /* bit i: run bytes [64j + i, 64j + i + min) all set */
+        unsigned __int128 x = run[j] | (unsigned __int128)run[j + 1] << 64;
+        unsigned len = 1;
+        while (2 * len <= gr->min) {
+            x &= x >> len;
+            len *= 2;
+        }
+        if (len < gr->min)
+            x &= x >> (gr->min - len);
+        uint64_t starts = (uint64_t)x;
+        while (starts) {
+            size_t p = 64 * j + (size_t)__builtin_ctzll(starts);
+            starts &= starts - 1;
+            if (p < done)
+                continue;
+            size_t rs = p, re = p;
+            while (rs > 0 && bit_at(run, rs - 1))
+                rs--;
+            while (re < 64 * nb && bit_at(run, re))
+                re++;
+            done = re;
+            if (count_bits(cnt, rs, re) < gr->min)
+                continue;
+            for (size_t k = 0; k < m->ngates; k++)
+                if (!m->gates[k].nlead && m->gates[k].group == gi)
+                    gate_runs_within(w, &m->gates[k], rs, re < tlen ? re : tlen, nb);
+        }
+    }
 }
 
 /*
  * Classifies seg[0 .. tlen) (zero-padded to whole blocks) and marks the
- * blocks from `first` on where some gated report could end. A zero byte is
- * neither digit nor letter, so padding adds nothing.
+ * blocks where some gated report could end. A zero byte is neither counted
+ * nor a joiner or lead (those are printable), so padding adds nothing.
  */
-static void gate_mark(lw_match_worker *w, size_t tlen, size_t first, size_t nb)
+static void gate_mark(lw_match_worker *w, size_t tlen, size_t nb)
 {
     const lw_matcher *m = w->m;
     memset(w->seg + tlen, 0, nb * 64 - tlen);
     lw_prefilter_classify(m->impl, w->seg, nb, m->letters, w->blk);
-    w->prefix[0] = 0;
-    for (size_t j = 0; j < nb; j++)
-        w->prefix[j + 1] = (uint16_t)(w->prefix[j] + __builtin_popcountll(w->blk[j].digit));
     memset(w->mark, 0, nb);
-    for (size_t gi = 0; gi < m->ngates; gi++) {
-        const gate *g = &m->gates[gi];
-        size_t last_anchor = SIZE_MAX; /* last block (< j + 1) with an anchor */
-        size_t from = first > g->reach ? first - g->reach : 0;
-        for (size_t j = from; j < nb; j++) {
-            if (g->shape_len && anchor_bits(w->blk, nb, j, g))
-                last_anchor = j;
-            if (j < first)
-                continue;
-            size_t lo = j > g->reach ? j - g->reach : 0;
-            if (g->digits && (size_t)(w->prefix[j + 1] - w->prefix[lo]) < g->digits)
-                continue;
-            if (g->shape_len && (last_anchor == SIZE_MAX || last_anchor < lo))
-                continue;
-            w->mark[j] = 1;
-        }
+    for (size_t gi = 0; gi < m->ngroups; gi++) {
+        const gate_group *gr = &m->groups[gi];
+        for (size_t j = 0; j < nb; j++)
+            w->cnt[j] = gr->count == LW_SIG_COUNT_DIGITS ? w->blk[j].digit
+                                                         : w->blk[j].digit | w->blk[j].upper;
+        w->cnt[nb] = 0;
+        if (gr->njoiners)
+            lw_prefilter_bytes(m->impl, w->seg, nb, gr->joiners, gr->njoiners, w->join);
+        else
+            memset(w->join, 0, nb * sizeof(w->join[0]));
+        w->join[nb] = 0;
+        group_runs(w, gi, tlen, nb);
     }
+    for (size_t k = 0; k < m->ngates; k++)
+        if (m->gates[k].nlead)
+            gate_lead_runs(w, &m->gates[k], tlen, nb);
 }
 
 static void gate_run(lw_match_worker *w, const hs_database_t *db, gate_scan *g, size_t lo,
@@ -379,7 +598,7 @@ static void gate_segment(lw_match_worker *w, scan_view *v, uint64_t off0, size_t
     const lw_matcher *m = w->m;
     size_t nb = (tlen + 63) / 64;
     size_t W = m->width;
-    gate_mark(w, tlen, ctx / 64, nb);
+    gate_mark(w, tlen, nb);
     gate_scan g = {v, off0, 0, 0, 0};
     size_t run_lo = 0, run_hi = 0; /* scan [run_lo, run_hi) taking [g.acc_lo, g.acc_hi] */
     int open = 0;
@@ -443,7 +662,7 @@ static void gate_eod(lw_match_worker *w, scan_view *v)
     uint64_t from = v->base - tlen;
     copy_view(v, from, tlen, w->seg);
     size_t nb = (tlen + 63) / 64;
-    gate_mark(w, tlen, nb - 1, nb);
+    gate_mark(w, tlen, nb);
     if (!w->mark[nb - 1])
         return;
     gate_scan g = {v, from, 0, tlen, tlen};
@@ -537,16 +756,69 @@ static int gate_setup(const lw_signature *sig, uint32_t index, gate *g, char *er
                  sig->id, sig->line, LW_GATE_WIDTH_MAX - 1);
     } else {
         g->sig = index;
+        const lw_sig_prefilter *pf = &sig->prefilter;
         g->width = (uint16_t)info->max_width;
-        g->reach = (uint16_t)((g->width + 62) / 64);
-        g->digits = sig->prefilter.digits;
-        g->shape_len = sig->prefilter.anchor_len;
-        memcpy(g->shape, sig->prefilter.anchor, g->shape_len);
+        g->count = pf->count;
+        g->min = pf->min;
+        g->gap = pf->gap;
+        g->njoiners = pf->njoiners;
+        g->nlead = pf->nlead;
+        memcpy(g->joiners, pf->joiners, pf->njoiners);
+        memcpy(g->lead, pf->lead, pf->nlead);
+        for (unsigned b = 0; b < 256; b++) {
+            bool digit = b >= '0' && b <= '9', upper = b >= 'A' && b <= 'Z';
+            if (digit || (upper && g->count == LW_SIG_COUNT_ALNUM_UPPER))
+                g->cls[b] = CLS_COUNTED;
+        }
+        for (unsigned k = 0; k < pf->njoiners; k++)
+            g->cls[(uint8_t)pf->joiners[k]] |= CLS_JOINER;
+        for (unsigned k = 0; k < pf->nlead; k++)
+            g->cls[(uint8_t)pf->lead[k]] |= CLS_LEAD;
         rc = LW_OK;
     }
     free(info);
     free(e);
     return rc;
+}
+
+/* Puts g (no lead) into a group of its count class whose joiners, with
+ * g's added, still fit one lw_prefilter_bytes pass; else into a new one. */
+static void assign_group(lw_matcher *m, gate *g)
+{
+    for (size_t i = 0; i < m->ngroups; i++) {
+        gate_group *gr = &m->groups[i];
+        if (gr->count != g->count)
+            continue;
+        uint8_t u[LW_PREFILTER_SET_MAX];
+        size_t n = gr->njoiners;
+        memcpy(u, gr->joiners, n);
+        bool fits = true;
+        for (size_t k = 0; k < g->njoiners && fits; k++) {
+            if (memchr(u, g->joiners[k], n))
+                continue;
+            if (n == LW_PREFILTER_SET_MAX)
+                fits = false;
+            else
+                u[n++] = g->joiners[k];
+        }
+        if (!fits)
+            continue;
+        memcpy(gr->joiners, u, n);
+        gr->njoiners = (uint8_t)n;
+        if (g->min < gr->min)
+            gr->min = g->min;
+        if (g->gap > gr->gap)
+            gr->gap = g->gap;
+        g->group = (uint16_t)i;
+        return;
+    }
+    gate_group *gr = &m->groups[m->ngroups];
+    gr->count = g->count;
+    gr->min = g->min;
+    gr->gap = g->gap;
+    gr->njoiners = g->njoiners;
+    memcpy(gr->joiners, g->joiners, g->njoiners);
+    g->group = (uint16_t)m->ngroups++;
 }
 
 int lw_matcher_compile(const lw_signature_set *set, lw_matcher **out, char *err, size_t errlen)
@@ -571,9 +843,11 @@ int lw_matcher_compile_opts(const lw_signature_set *set, const lw_match_opts *op
     m = calloc(1, sizeof(*m));
     plain = calloc(set->count, sizeof(*plain));
     gated = calloc(set->count, sizeof(*gated));
-    if (m)
+    if (m) {
         m->gates = calloc(set->count, sizeof(*m->gates));
-    if (!m || !plain || !gated || !m->gates) {
+        m->groups = calloc(set->count, sizeof(*m->groups));
+    }
+    if (!m || !plain || !gated || !m->gates || !m->groups) {
         snprintf(err, errlen, "out of memory compiling signatures");
         goto fail;
     }
@@ -592,8 +866,9 @@ int lw_matcher_compile_opts(const lw_signature_set *set, const lw_match_opts *op
         gated[m->ngates++] = (unsigned int)i;
         if (g->width > m->width)
             m->width = g->width;
-        for (unsigned k = 0; k < g->shape_len; k++)
-            m->letters |= g->shape[k] != '9';
+        m->letters |= g->count == LW_SIG_COUNT_ALNUM_UPPER;
+        if (!g->nlead)
+            assign_group(m, g);
     }
     if (nplain) {
         rc = compile_db(set, plain, nplain, EXPR_FULL, HS_MODE_STREAM, &m->stream_db, err, errlen);
@@ -638,6 +913,7 @@ void lw_matcher_free(lw_matcher *m)
     hs_free_database(m->gate_full_db);
     hs_free_database(m->gate_eod_db);
     free(m->gates);
+    free(m->groups);
     free(m);
 }
 

@@ -31,11 +31,64 @@ static void classify_scalar(const uint8_t *buf, size_t nblocks, int letters,
         const uint8_t *p = buf + 64 * j;
         out[j].digit = class_mask(p, '0', 10);
         out[j].upper = letters ? class_mask(p, 'A', 26) : 0;
-        out[j].lower = letters ? class_mask(p, 'a', 26) : 0;
+    }
+}
+
+static void bytes_scalar(const uint8_t *buf, size_t nblocks, const uint8_t *set, size_t nset,
+                         uint64_t *out)
+{
+    for (size_t j = 0; j < nblocks; j++) {
+        uint64_t m = 0;
+        for (unsigned i = 0; i < 64; i++) {
+            uint8_t b = buf[64 * j + i];
+            for (size_t k = 0; k < nset; k++)
+                if (b == set[k])
+                    m |= (uint64_t)1 << i;
+        }
+        out[j] = m;
     }
 }
 
 #if LW_HAVE_X86
+static void bytes_sse2(const uint8_t *buf, size_t nblocks, const uint8_t *set, size_t nset,
+                       uint64_t *out)
+{
+    __m128i want[LW_PREFILTER_SET_MAX];
+    for (size_t k = 0; k < nset; k++)
+        want[k] = _mm_set1_epi8((char)set[k]);
+    for (size_t j = 0; j < nblocks; j++) {
+        uint64_t m = 0;
+        for (unsigned q = 0; q < 4; q++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + 64 * j + 16 * q));
+            __m128i hit = _mm_cmpeq_epi8(v, want[0]);
+            for (size_t k = 1; k < nset; k++)
+                hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, want[k]));
+            m |= (uint64_t)(uint16_t)_mm_movemask_epi8(hit) << (16 * q);
+        }
+        out[j] = m;
+    }
+}
+
+__attribute__((target("avx2"))) static void
+bytes_avx2(const uint8_t *buf, size_t nblocks, const uint8_t *set, size_t nset, uint64_t *out)
+{
+    __m256i want[LW_PREFILTER_SET_MAX];
+    for (size_t k = 0; k < nset; k++)
+        want[k] = _mm256_set1_epi8((char)set[k]);
+    for (size_t j = 0; j < nblocks; j++) {
+        const uint8_t *p = buf + 64 * j;
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+        __m256i ha = _mm256_cmpeq_epi8(a, want[0]), hb = _mm256_cmpeq_epi8(b, want[0]);
+        for (size_t k = 1; k < nset; k++) {
+            ha = _mm256_or_si256(ha, _mm256_cmpeq_epi8(a, want[k]));
+            hb = _mm256_or_si256(hb, _mm256_cmpeq_epi8(b, want[k]));
+        }
+        out[j] = (uint64_t)(uint32_t)_mm256_movemask_epi8(ha) |
+                 (uint64_t)(uint32_t)_mm256_movemask_epi8(hb) << 32;
+    }
+}
+
 static uint64_t mask16(__m128i v, uint8_t lo, uint8_t n)
 {
     __m128i t = _mm_sub_epi8(v, _mm_set1_epi8((char)lo));
@@ -46,18 +99,15 @@ static uint64_t mask16(__m128i v, uint8_t lo, uint8_t n)
 static void classify_sse2(const uint8_t *buf, size_t nblocks, int letters, lw_prefilter_block *out)
 {
     for (size_t j = 0; j < nblocks; j++) {
-        uint64_t d = 0, u = 0, l = 0;
+        uint64_t d = 0, u = 0;
         for (unsigned k = 0; k < 4; k++) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + 64 * j + 16 * k));
             d |= mask16(v, '0', 10) << (16 * k);
-            if (letters) {
+            if (letters)
                 u |= mask16(v, 'A', 26) << (16 * k);
-                l |= mask16(v, 'a', 26) << (16 * k);
-            }
         }
         out[j].digit = d;
         out[j].upper = u;
-        out[j].lower = l;
     }
 }
 
@@ -76,13 +126,7 @@ __attribute__((target("avx2"))) static void classify_avx2(const uint8_t *buf, si
         __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
         out[j].digit = mask32(a, '0', 10) | mask32(b, '0', 10) << 32;
-        if (letters) {
-            out[j].upper = mask32(a, 'A', 26) | mask32(b, 'A', 26) << 32;
-            out[j].lower = mask32(a, 'a', 26) | mask32(b, 'a', 26) << 32;
-        } else {
-            out[j].upper = 0;
-            out[j].lower = 0;
-        }
+        out[j].upper = letters ? mask32(a, 'A', 26) | mask32(b, 'A', 26) << 32 : 0;
     }
 }
 #endif
@@ -116,4 +160,23 @@ void lw_prefilter_classify(lw_prefilter_impl impl, const uint8_t *buf, size_t nb
 #endif
     (void)impl;
     classify_scalar(buf, nblocks, letters, out);
+}
+
+void lw_prefilter_bytes(lw_prefilter_impl impl, const uint8_t *buf, size_t nblocks,
+                        const uint8_t *set, size_t nset, uint64_t *out)
+{
+    if (nset > LW_PREFILTER_SET_MAX)
+        nset = LW_PREFILTER_SET_MAX; /* the caller's promise; never overrun want[] */
+#if LW_HAVE_X86
+    if (nset && impl == LW_PREFILTER_AVX2) {
+        bytes_avx2(buf, nblocks, set, nset, out);
+        return;
+    }
+    if (nset && impl == LW_PREFILTER_SSE2) {
+        bytes_sse2(buf, nblocks, set, nset, out);
+        return;
+    }
+#endif
+    (void)impl;
+    bytes_scalar(buf, nblocks, set, nset, out);
 }

@@ -59,7 +59,10 @@ static const char SIGS_GATED[] = "signatures:\n"
                                  "    validator: credit_card\n"
                                  "    normaliser: digits\n"
                                  "    prefilter:\n"
-                                 "      digits: 13\n"
+                                 "      count: digits\n"
+                                 "      min: 13\n"
+                                 "      joiners: ' -'\n"
+                                 "      gap: 1\n"
                                  "  - id: 3\n"
                                  "    name: Account\n"
                                  "    type: account\n"
@@ -69,8 +72,10 @@ static const char SIGS_GATED[] = "signatures:\n"
                                  "    charset: 'A-Z0-9-'\n"
                                  "    max_len: 13\n"
                                  "    prefilter:\n"
-                                 "      digits: 8\n"
-                                 "      anchor: 'AAAA'\n";
+                                 "      count: alnum_upper\n"
+                                 "      min: 12\n"
+                                 "      joiners: '-'\n"
+                                 "      gap: 1\n";
 
 typedef struct fixture {
     lw_signature_set *set;

@@ -198,7 +198,7 @@ static void iban(uint64_t *r, char *out, int printed)
 static void value(uint64_t *r, char *out)
 {
     char d[16];
-    switch (rnd(r, 7)) {
+    switch (rnd(r, 10)) {
     case 0:
         card(r, out, (int)rnd(r, 2));
         break;
@@ -219,6 +219,19 @@ static void value(uint64_t *r, char *out)
     case 4:
         digits(r, d, 11);
         snprintf(out, 40, "+44%s", d);
+        break;
+    case 7:
+        digits(r, d, 10);
+        snprintf(out, 40, "+44 %.2s %.4s %.4s", d, d + 2, d + 6);
+        break;
+    case 8:
+        digits(r, d, 7);
+        snprintf(out, 40, "1 (%c%.2s) %c%.2s-%.4s", (char)('2' + rnd(r, 8)), d,
+                 (char)('2' + rnd(r, 8)), d + 2, d + 3);
+        break;
+    case 9:
+        digits(r, d, 12);
+        snprintf(out, 40, "+%c%.3s-%.4s-%.4s", (char)('1' + rnd(r, 9)), d, d + 3, d + 7);
         break;
     case 5:
         snprintf(out, 40, "%03u-%02u-%04u", (unsigned)(1 + rnd(r, 665)), (unsigned)(1 + rnd(r, 98)),
@@ -248,11 +261,17 @@ static void filler(uint64_t *r, char *out)
                                         "price 12.50 ",
                                         "v1.2.3 ",
                                         ", ",
-                                        "\n"};
-    size_t k = rnd(r, 20);
-    if (k < 16) {
+                                        "\n",
+                                        "2024-03-14 09:26 ",
+                                        "+1 ",
+                                        "12-34-567 ",
+                                        "(555) ",
+                                        "DE44 ",
+                                        "+49-30 "};
+    size_t k = rnd(r, 26);
+    if (k < 22) {
         strcpy(out, words[k]);
-    } else if (k < 18) {
+    } else if (k < 24) {
         digits(r, out, 1 + rnd(r, 20));
     } else {
         static const char b64[] =
@@ -309,7 +328,8 @@ static void run_script(lw_match_worker *w, const uint8_t *text, size_t len, uint
 static void test_shipped_signatures_are_gated(void **state)
 {
     fixture *fx = *state;
-    assert_int_equal(lw_matcher_gated_count(fx->gated), 3); /* card, NANP, IBAN */
+    /* all but email: NANP, E.164, card, SSN, IBAN */
+    assert_int_equal(lw_matcher_gated_count(fx->gated), 5);
     assert_int_equal(lw_matcher_gated_count(fx->plain), 0);
 }
 
@@ -455,6 +475,140 @@ static void test_gate_scans_around_digits(void **state)
     free(a.r);
 }
 
+/* Timestamps, versions, prices, short ids: digits everywhere, no run that
+ * keeps any shipped promise, so nothing reaches Hyperscan. */
+static void test_gate_skips_digit_dense_text(void **state)
+{
+    fixture *fx = *state;
+    static const char line[] = "2024-03-14T09:26:53.123Z app7 INFO [order] id=12345 v1.2.3 "
+                               "price 12.50 latency_ms=1234 bytes=56789 \"score\":45.6,\n";
+    char text[8192];
+    size_t n = 0;
+    while (n + sizeof(line) < sizeof(text)) {
+        memcpy(text + n, line, sizeof(line) - 1);
+        n += sizeof(line) - 1;
+    }
+    uint64_t sc0 = lw_match_worker_gate_scanned(fx->wg);
+    recs a = {0};
+    lw_match_stream *s = lw_match_stream_open(fx->wg);
+    lw_match_stream_scan(fx->wg, s, (const uint8_t *)text, n, on_found, &a);
+    lw_match_stream_close(fx->wg, s, on_found, &a);
+    assert_int_equal(lw_match_worker_gate_scanned(fx->wg) - sc0, 0);
+    assert_int_equal(a.n, 0);
+    /* one SSN in the middle is scanned, and found */
+    memcpy(text + 4000, " 536-22-1234 ", 13);
+    s = lw_match_stream_open(fx->wg);
+    lw_match_stream_scan(fx->wg, s, (const uint8_t *)text, n, on_found, &a);
+    lw_match_stream_close(fx->wg, s, on_found, &a);
+    uint64_t scanned = lw_match_worker_gate_scanned(fx->wg) - sc0;
+    assert_true(scanned > 0 && scanned < 512);
+    assert_int_equal(a.n, 1);
+    free(a.r);
+}
+
+/* Thousands of digits in one run (a hex-free blob of numbers): the gate
+ * passes the run, and finds what the full scan finds. */
+static void test_very_long_run(void **state)
+{
+    fixture *fx = *state;
+    size_t n = 20000;
+    char *text = malloc(n);
+    assert_non_null(text);
+    uint64_t r = 99;
+    digits(&r, text, n - 1);
+    memcpy(text + 9000, " 4111 1111 1111 1111 ", 21);
+    memcpy(text + 15000, " +44 20 7946 0958 ", 18);
+    recs a = {0}, b = {0};
+    run_script(fx->wg, (const uint8_t *)text, n - 1, 5, &a);
+    run_script(fx->wp, (const uint8_t *)text, n - 1, 5, &b);
+    assert_same(&a, &b);
+    assert_true(a.n >= 2);
+    free(a.r);
+    free(b.r);
+    free(text);
+}
+
+/* A matcher over one signature given as YAML lines (regex and prefilter). */
+static lw_matcher *one_signature(const char *sig_lines, lw_signature_set **set, bool gated)
+{
+    char text[1024], err[512];
+    snprintf(text, sizeof(text),
+             "signatures:\n"
+             "  - id: 7\n"
+             "    name: T\n"
+             "%s",
+             sig_lines);
+    if (lw_signatures_parse("t", text, strlen(text), set, err, sizeof(err)) != 0)
+        return NULL;
+    lw_matcher *m = NULL;
+    lw_match_opts opts = {gated, 0};
+    if (lw_matcher_compile_opts(*set, &opts, &m, err, sizeof(err)) != 0)
+        return NULL;
+    return m;
+}
+
+static size_t scan_all(lw_matcher *m, const char *text, uint64_t *scanned)
+{
+    lw_match_worker *w = lw_match_worker_new(m);
+    assert_non_null(w);
+    recs a = {0};
+    lw_match_stream *s = lw_match_stream_open(w);
+    lw_match_stream_scan(w, s, (const uint8_t *)text, strlen(text), on_found, &a);
+    lw_match_stream_close(w, s, on_found, &a);
+    *scanned = lw_match_worker_gate_scanned(w);
+    lw_match_worker_free(w);
+    free(a.r);
+    return a.n;
+}
+
+/* A lead: runs not right after one are not scanned at all. */
+static void test_lead_gate(void **state)
+{
+    (void)state;
+    lw_signature_set *set;
+    lw_matcher *m = one_signature("    type: phone\n    validator: phone\n    normaliser: e164\n"
+                                  "    regex: '\\+[1-9](?:[ -]?[0-9]){6,14}'\n"
+                                  "    prefilter:\n      count: digits\n      min: 7\n"
+                                  "      joiners: ' -'\n      gap: 1\n      lead: '+'\n",
+                                  &set, true);
+    assert_non_null(m);
+    uint64_t scanned;
+    assert_int_equal(scan_all(m, "call 4155550123 or 44 20 7946 0958 now", &scanned), 0);
+    assert_int_equal(scanned, 0);
+    assert_int_equal(scan_all(m, "call 4155550123 or +44 20 7946 0958 now", &scanned), 1);
+    assert_true(scanned > 0);
+    /* unspaced, after other punctuation */
+    assert_int_equal(scan_all(m, "tel:+442079460958;", &scanned), 1);
+    lw_matcher_free(m);
+    lw_signatures_free(set);
+}
+
+/* The gate trusts the promise: a regex that allows a joiner the prefilter
+ * does not name loses those values when gated - which shows the gate
+ * really keeps text from Hyperscan. */
+static void test_broken_promise_loses_values(void **state)
+{
+    (void)state;
+    static const char sig[] = "    type: credit_card\n    validator: credit_card\n"
+                              "    normaliser: digits\n"
+                              "    regex: '[2-6](?:[ -]?[0-9]){12,18}'\n"
+                              "    prefilter:\n      count: digits\n      min: 13\n"
+                              "      joiners: ' '\n      gap: 1\n";
+    lw_signature_set *s1, *s2;
+    lw_matcher *gated = one_signature(sig, &s1, true), *plain = one_signature(sig, &s2, false);
+    assert_non_null(gated);
+    assert_non_null(plain);
+    uint64_t scanned;
+    const char *dashed = "card 4111-1111-1111-1111 ok", *spaced = "card 4111 1111 1111 1111 ok";
+    assert_int_equal(scan_all(plain, dashed, &scanned), 1);
+    assert_int_equal(scan_all(gated, dashed, &scanned), 0);
+    assert_int_equal(scan_all(gated, spaced, &scanned), 1);
+    lw_matcher_free(gated);
+    lw_matcher_free(plain);
+    lw_signatures_free(s1);
+    lw_signatures_free(s2);
+}
+
 static void test_classifiers_agree(void **state)
 {
     (void)state;
@@ -473,15 +627,38 @@ static void test_classifiers_agree(void **state)
             for (int j = 0; j < 40; j++) {
                 assert_true(v[j].digit == s[j].digit);
                 assert_true(v[j].upper == (letters ? s[j].upper : 0));
-                assert_true(v[j].lower == (letters ? s[j].lower : 0));
             }
         }
     }
     /* spot checks of the scalar masks */
     assert_true(s[0].digit == 0x3ffull << 48); /* '0' is byte 48 */
-    assert_true(s[0].upper == 0 && s[0].lower == 0);
-    assert_true(s[1].upper == 0x7fffffeull);       /* 'A' is byte 65 */
-    assert_true(s[1].lower == 0x7fffffeull << 32); /* 'a' is byte 97 */
+    assert_true(s[0].upper == 0);
+    assert_true(s[1].upper == 0x7fffffeull); /* 'A' is byte 65 */
+}
+
+static void test_byte_sets_agree(void **state)
+{
+    (void)state;
+    uint8_t buf[64 * 40];
+    uint64_t r = 777;
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = i < 256 ? (uint8_t)i : (uint8_t)rng_next(&r);
+    memcpy(buf + 1024 - 3, " .-()+", 6);
+    static const uint8_t set[] = {' ', '.', '-', '(', ')', '+', 0xff, 0x00};
+    for (size_t nset = 1; nset <= sizeof(set); nset++) {
+        uint64_t s[40], v[40];
+        lw_prefilter_bytes(LW_PREFILTER_SCALAR, buf, 40, set, nset, s);
+        for (int impl = LW_PREFILTER_SSE2; impl <= LW_PREFILTER_AVX2; impl++) {
+            lw_prefilter_bytes(lw_prefilter_resolve((lw_prefilter_impl)impl), buf, 40, set, nset,
+                               v);
+            for (int j = 0; j < 40; j++)
+                assert_true(v[j] == s[j]);
+        }
+        /* byte value b sits at index b of the first four blocks */
+        for (size_t k = 0; k < nset; k++)
+            assert_true(s[set[k] / 64] >> (set[k] % 64) & 1);
+        assert_false(s['x' / 64] >> ('x' % 64) & 1);
+    }
 }
 
 static void test_resolve_never_auto(void **state)
@@ -512,11 +689,26 @@ static void test_prefilter_field_parsed(void **state)
     (void)state;
     lw_signature_set *set;
     char err[512];
+    assert_int_equal(parse("    prefilter:\n      count: digits\n      min: 13\n"
+                           "      joiners: ' -'\n      gap: 1\n      lead: '+'\n",
+                           &set, err, sizeof(err)),
+                     0);
+    const lw_sig_prefilter *pf = &set->sigs[0].prefilter;
+    assert_true(pf->set);
+    assert_int_equal(pf->count, LW_SIG_COUNT_DIGITS);
+    assert_int_equal(pf->min, 13);
+    assert_int_equal(pf->gap, 1);
+    assert_int_equal(pf->njoiners, 2);
+    assert_string_equal(pf->joiners, " -");
+    assert_int_equal(pf->nlead, 1);
+    assert_string_equal(pf->lead, "+");
+    lw_signatures_free(set);
     assert_int_equal(
-        parse("    prefilter:\n      digits: 13\n      anchor: '9'\n", &set, err, sizeof(err)), 0);
-    assert_true(set->sigs[0].prefilter.set);
-    assert_int_equal(set->sigs[0].prefilter.digits, 13);
-    assert_string_equal(set->sigs[0].prefilter.anchor, "9");
+        parse("    prefilter:\n      count: alnum_upper\n      min: 64\n", &set, err, sizeof(err)),
+        0);
+    assert_int_equal(set->sigs[0].prefilter.count, LW_SIG_COUNT_ALNUM_UPPER);
+    assert_int_equal(set->sigs[0].prefilter.njoiners, 0);
+    assert_int_equal(set->sigs[0].prefilter.gap, 0);
     lw_signatures_free(set);
     assert_int_equal(parse("", &set, err, sizeof(err)), 0);
     assert_false(set->sigs[0].prefilter.set);
@@ -528,13 +720,28 @@ static void test_prefilter_field_errors(void **state)
     (void)state;
     static const char *const bad[] = {
         "    prefilter: 13\n",
-        "    prefilter:\n      digits: 0\n",
-        "    prefilter:\n      digits: 256\n",
-        "    prefilter:\n      digits: x\n",
-        "    prefilter:\n      anchor: 'AX'\n",
-        "    prefilter:\n      anchor: 'AAAAAAAAA'\n",
-        "    prefilter:\n      letters: 3\n",
-        "    prefilter:\n      digits: 3\n      digits: 4\n",
+        "    prefilter:\n      digits: 13\n", /* the old form */
+        "    prefilter:\n      count: digits\n",
+        "    prefilter:\n      min: 3\n",
+        "    prefilter:\n      count: letters\n      min: 3\n",
+        "    prefilter:\n      count: digits\n      min: 0\n",
+        "    prefilter:\n      count: digits\n      min: 65\n",
+        "    prefilter:\n      count: digits\n      min: x\n",
+        "    prefilter:\n      count: digits\n      min: 3\n      min: 4\n",
+        "    prefilter:\n      count: digits\n      min: 3\n      joiners: ' '\n",
+        "    prefilter:\n      count: digits\n      min: 3\n      gap: 1\n",
+        "    prefilter:\n      count: digits\n      min: 3\n      joiners: ' '\n      gap: 0\n",
+        "    prefilter:\n      count: digits\n      min: 3\n      joiners: ' '\n      gap: 5\n",
+        "    prefilter:\n      count: digits\n      min: 3\n      joiners: ' 5'\n      gap: 1\n",
+        "    prefilter:\n      count: alnum_upper\n      min: 3\n      joiners: 'Q'\n"
+        "      gap: 1\n",
+        "    prefilter:\n      count: digits\n      min: 3\n      joiners: '--'\n      gap: 1\n",
+        "    prefilter:\n      count: digits\n      min: 3\n      joiners: ' .-()+/:;'\n"
+        "      gap: 1\n",
+        "    prefilter:\n      count: digits\n      min: 3\n      joiners: ' +'\n      gap: 1\n"
+        "      lead: '+'\n",
+        "    prefilter:\n      count: digits\n      min: 3\n      lead: '7'\n",
+        "    prefilter:\n      count: digits\n      min: 3\n      lead: ''\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         lw_signature_set *set = NULL;
@@ -559,7 +766,8 @@ static void test_unbounded_gated_regex_refused(void **state)
                                "    charset: 'N0-9'\n"
                                "    max_len: 20\n"
                                "    prefilter:\n"
-                               "      digits: 1\n";
+                               "      count: digits\n"
+                               "      min: 1\n";
     lw_signature_set *set;
     lw_matcher *m = NULL;
     char err[512];
@@ -582,7 +790,11 @@ static void test_all_signatures_gated(void **state)
     lw_signature_set *set;
     lw_matcher *m;
     char err[512];
-    assert_int_equal(parse("    prefilter:\n      digits: 13\n", &set, err, sizeof(err)), 0);
+    assert_int_equal(
+        parse("    prefilter:\n      count: digits\n      min: 13\n      joiners: ' -'\n"
+              "      gap: 1\n",
+              &set, err, sizeof(err)),
+        0);
     assert_int_equal(lw_matcher_compile(set, &m, err, sizeof(err)), 0);
     assert_int_equal(lw_matcher_stream_size(m), 0);
     lw_match_worker *w = lw_match_worker_new(m);
@@ -613,7 +825,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gap_splits_gated_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gate_skips_text_without_digits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gate_scans_around_digits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gate_skips_digit_dense_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_very_long_run, setup, teardown),
+        cmocka_unit_test(test_lead_gate),
+        cmocka_unit_test(test_broken_promise_loses_values),
         cmocka_unit_test(test_classifiers_agree),
+        cmocka_unit_test(test_byte_sets_agree),
         cmocka_unit_test(test_resolve_never_auto),
         cmocka_unit_test(test_prefilter_field_parsed),
         cmocka_unit_test(test_prefilter_field_errors),
