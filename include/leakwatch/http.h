@@ -15,8 +15,12 @@
  *
  * Directions with inspect=false are parsed for framing only (so pipelining
  * and HEAD/204/304 responses stay in step) and emit no content (meta still).
- * Never buffers a whole body: memory per connection is a line buffer of
- * max_line bytes per direction (at least 64) plus the codecs' state.
+ * Never buffers a whole body: memory per connection is the parser (under
+ * 400 bytes), a line buffer per direction while a line is being read (grown
+ * on demand up to max_line, at least 64; kept once a direction has needed
+ * it twice), the encoding layers and multipart boundary of a direction once
+ * one of its bodies needed them, and the codecs' state of the body being
+ * decoded.
  *
  * Policies, each with its counter:
  *   - a line longer than max_line: its first max_line bytes are processed,
@@ -107,8 +111,11 @@ void lw_http_gap(lw_http *h, int dir, const lw_app_sink *sink);
  * pending content is flushed (item_end); then h is freed. */
 void lw_http_free(lw_http *h, const lw_app_sink *sink);
 
-/* Bytes the decoder holds for its flow now (for flow.memcap); transient
- * per-body state (inflate windows, multipart levels) is not included. */
+/* Bytes the decoder holds for its flow now (for flow.memcap), each
+ * allocation with the allocator's overhead (16 bytes); the inflate objects
+ * of a body being decoded are not included. It changes only inside the
+ * calls above (lines grow and are released, a body's multipart levels come
+ * and go), so a caller reads it after each call. */
 size_t lw_http_footprint(const lw_http *h);
 
 #endif

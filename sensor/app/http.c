@@ -11,19 +11,21 @@
  * it the de-chunked bytes.
  *
  * Lines. A start line or header field is gathered into the direction's line
- * buffer, which grows on demand (256 bytes, doubling) up to max_line and is
- * kept for the flow's life: a flow costs what its longest line needed, not
- * 2 x max_line, and later packets allocate nothing. The bytes of a longer
- * line are counted
- * (LINE_TOO_LONG), emitted raw as their own item so that nothing escapes the
- * scan, and the first max_line bytes are processed as the line. A header
- * field waits for the first byte of the next line before it is processed,
- * because a line starting with SP or HTAB continues it (obs-fold, RFC 9112
- * section 5.2): the parts are joined with one space. More than max_headers
- * fields in a message: counted, the rest are read and dropped up to the
- * blank line. Chunk-size lines never touch the buffer (hex digits are
- * accumulated, extensions skipped), so the buffer is free for multipart part
- * headers while a body streams.
+ * buffer, which grows on demand (256 bytes, doubling) up to max_line: a flow
+ * costs what its longest line needed, not 2 x max_line. After a call that
+ * leaves no partial line in it, the buffer is released, until the direction
+ * has needed one twice: a connection that carries one message each way (most
+ * of a million concurrent flows) holds no buffer while it waits, one that
+ * carries many keeps it and its later packets allocate nothing. The bytes of
+ * a longer line are counted (LINE_TOO_LONG), emitted raw as their own item
+ * so that nothing escapes the scan, and the first max_line bytes are
+ * processed as the line. A header field waits for the first byte of the next
+ * line before it is processed, because a line starting with SP or HTAB
+ * continues it (obs-fold, RFC 9112 section 5.2): the parts are joined with
+ * one space. More than max_headers fields in a message: counted, the rest
+ * are read and dropped up to the blank line. Chunk-size lines never touch
+ * the buffer (hex digits are accumulated, extensions skipped), so the buffer
+ * is free for multipart part headers while a body streams.
  *
  * Errors and resynchronisation. A line that is not a start line where one
  * is expected is counted once, then the direction resynchronises: every
@@ -98,7 +100,7 @@ void lw_http_trim(const uint8_t **p, size_t *n)
 bool lw_http_split_field(const uint8_t *l, size_t n, const uint8_t **name, size_t *nl,
                          const uint8_t **v, size_t *vl)
 {
-    const uint8_t *colon = memchr(l, ':', n);
+    const uint8_t *colon = n ? memchr(l, ':', n) : NULL;
     if (!colon)
         return false;
     *name = l;
@@ -220,7 +222,9 @@ static void fifo_push(lw_http *h, http_dir *d, uint8_t method)
         lw_http_count(d, LW_HTTP_CTR_PIPELINE_OVERFLOW);
         return;
     }
-    h->fifo[(h->fifo_head + h->fifo_n) % HTTP_FIFO_MAX] = method;
+    unsigned at = (h->fifo_head + h->fifo_n) % HTTP_FIFO_MAX;
+    unsigned shift = (at % 4) * 2;
+    h->fifo[at / 4] = (uint8_t)((h->fifo[at / 4] & ~(3u << shift)) | ((method & 3u) << shift));
     h->fifo_n++;
 }
 
@@ -228,8 +232,8 @@ static uint8_t fifo_pop(lw_http *h)
 {
     if (h->fifo_n == 0)
         return M_OTHER; /* picked up mid-stream, or the request was lost */
-    uint8_t m = h->fifo[h->fifo_head];
-    h->fifo_head = (h->fifo_head + 1) % HTTP_FIFO_MAX;
+    uint8_t m = (uint8_t)((h->fifo[h->fifo_head / 4] >> ((h->fifo_head % 4) * 2)) & 3u);
+    h->fifo_head = (uint8_t)((h->fifo_head + 1) % HTTP_FIFO_MAX);
     h->fifo_n--;
     return m;
 }
@@ -432,7 +436,17 @@ static void dispatch_header(http_dir *d)
         meta(d, LW_META_HTTP_HOST, v, vl);
     } else if (lw_http_ieq(name, nl, "content-type")) {
         meta(d, LW_META_HTTP_CONTENT_TYPE, v, vl);
-        lw_http_parse_ctype(v, vl, &d->ctype, d->boundary, &d->blen, &d->boundary_bad);
+        uint8_t boundary[HTTP_BOUNDARY_MAX];
+        lw_http_parse_ctype(v, vl, &d->ctype, boundary, &d->blen, &d->boundary_bad);
+        if (d->blen > 0) { /* kept in the ext, which only multipart messages need */
+            http_ext *x = lw_http_ext(d);
+            if (x) {
+                memcpy(x->boundary, boundary, d->blen);
+            } else {
+                d->ctype = CT_RAW; /* out of memory: the body is scanned as sent */
+                d->blen = 0;
+            }
+        }
     } else if (lw_http_ieq(name, nl, "content-length")) {
         if (over) { /* digits cut off by the line cap cannot be trusted */
             if (!d->clen_bad)
@@ -457,6 +471,8 @@ bool lw_http_line_reserve(http_dir *d, size_t need)
 {
     if (need <= d->line_cap)
         return true;
+    if (!d->line && d->line_allocs < HTTP_LINE_KEEP)
+        d->line_allocs++;
     size_t cap = d->line_cap ? d->line_cap : HTTP_LINE_FIRST;
     while (cap < need)
         cap *= 2;
@@ -468,6 +484,32 @@ bool lw_http_line_reserve(http_dir *d, size_t need)
     d->line = p;
     d->line_cap = (uint32_t)cap;
     return true;
+}
+
+/* After a call: a line buffer that holds no partial line is released,
+ * unless the direction has needed one HTTP_LINE_KEEP times (a connection
+ * that carries one message each way then holds no buffer while it waits;
+ * one that carries many keeps it and allocates nothing per packet). */
+static void line_release_idle(http_dir *d)
+{
+    if (!d->line || d->line_len > 0 || d->hdr_pending || d->line_allocs >= HTTP_LINE_KEEP)
+        return;
+    free(d->line);
+    d->line = NULL;
+    d->line_cap = 0;
+}
+
+http_ext *lw_http_ext(http_dir *d)
+{
+    if (d->ext)
+        return d->ext;
+    uint32_t n = d->h->lim->max_encodings;
+    if (n > HTTP_ENC_MAX)
+        n = HTTP_ENC_MAX;
+    d->ext = calloc(1, sizeof(http_ext) + n * sizeof(http_layer));
+    if (d->ext)
+        d->ext->nlayer_max = (uint8_t)n;
+    return d->ext;
 }
 
 /*
@@ -781,7 +823,7 @@ lw_http *lw_http_new(const lw_app_limits *lim, uint64_t *counters)
     for (int i = 0; i < 2; i++) {
         http_dir *d = &h->d[i];
         d->h = h;
-        d->dir = i;
+        d->dir = (uint8_t)i;
         d->line = NULL; /* grown by line_reserve */
         message_reset(d);
     }
@@ -839,6 +881,7 @@ void lw_http_feed(lw_http *h, int dir, const uint8_t *data, size_t len, bool ins
         }
         }
     }
+    line_release_idle(d);
     h->sink = NULL;
 }
 
@@ -860,12 +903,25 @@ void lw_http_gap(lw_http *h, int dir, const lw_app_sink *sink)
         d->over_emitted = false;
     }
     lw_http_item_end(d); /* content after the gap never joins content before it */
+    line_release_idle(d);
     h->sink = NULL;
 }
 
 size_t lw_http_footprint(const lw_http *h)
 {
-    return h ? sizeof(*h) + h->d[0].line_cap + h->d[1].line_cap : 0;
+    if (!h)
+        return 0;
+    size_t n = sizeof(*h) + HTTP_ALLOC_OVERHEAD;
+    for (int i = 0; i < 2; i++) {
+        const http_dir *d = &h->d[i];
+        if (d->line)
+            n += d->line_cap + HTTP_ALLOC_OVERHEAD;
+        if (d->ext)
+            n += sizeof(http_ext) + d->ext->nlayer_max * sizeof(http_layer) + HTTP_ALLOC_OVERHEAD;
+        if (d->body.mp)
+            n += d->body.mp_depth * sizeof(http_mp) + HTTP_ALLOC_OVERHEAD;
+    }
+    return n;
 }
 
 void lw_http_free(lw_http *h, const lw_app_sink *sink)
@@ -883,6 +939,7 @@ void lw_http_free(lw_http *h, const lw_app_sink *sink)
             lw_http_body_end(d); /* until-close bodies end here; others were cut */
         lw_http_item_end(d);
         free(d->line);
+        free(d->ext);
     }
     free(h);
 }

@@ -601,7 +601,7 @@ static void layer_probe(http_layer *l)
 
 static void layer_feed(http_dir *d, int idx, const uint8_t *p, size_t n)
 {
-    http_layer *l = &d->body.layer[idx];
+    http_layer *l = &d->ext->layer[idx];
     if (l->state == LAYER_PROBE) {
         size_t take = HTTP_PROBE - l->nprobe;
         if (take > n)
@@ -624,11 +624,14 @@ static void layer_feed(http_dir *d, int idx, const uint8_t *p, size_t n)
 
 /* ---- body life cycle ------------------------------------------------------------ */
 
+/* Ends the body's transient state; the ext stays for the next body. */
 static void body_free(http_dir *d)
 {
     http_body *b = &d->body;
-    for (uint8_t i = 0; i < b->nlayers; i++)
-        lw_inflate_free(b->layer[i].z);
+    for (uint8_t i = 0; i < b->nlayers; i++) {
+        lw_inflate_free(d->ext->layer[i].z);
+        memset(&d->ext->layer[i], 0, sizeof(d->ext->layer[i]));
+    }
     free(b->mp);
     memset(b, 0, sizeof(*b));
 }
@@ -656,9 +659,16 @@ void lw_http_body_begin(http_dir *d)
         lw_http_count(d, LW_HTTP_CTR_TOO_MANY_ENCODINGS);
         as_sent = true;
     }
+    /* the layers live in the ext, made at the first encoded body */
+    http_ext *x = NULL;
+    if (!as_sent && d->nenc > 0) {
+        x = lw_http_ext(d);
+        if (!x || d->nenc > x->nlayer_max)
+            as_sent = true; /* out of memory: scan what was sent */
+    }
     if (!as_sent) {
         for (uint8_t i = 0; i < d->nenc; i++) {
-            http_layer *l = &b->layer[i];
+            http_layer *l = &x->layer[i];
             l->d = d;
             l->idx = i;
             l->state = LAYER_PROBE;
@@ -700,7 +710,7 @@ void lw_http_body_begin(http_dir *d)
             break;
         }
         b->mp_depth = (uint8_t)depth;
-        mp_init(d, 0, d->boundary, d->blen);
+        mp_init(d, 0, d->ext->boundary, d->blen);
         break;
     }
     default:
@@ -721,8 +731,8 @@ void lw_http_body_end(http_dir *d)
     if (b->on) {
         /* Bodies shorter than a probe are inflated now, outermost first. */
         for (int i = b->nlayers - 1; i >= 0 && !b->dead; i--)
-            if (b->layer[i].state == LAYER_PROBE)
-                layer_probe(&b->layer[i]);
+            if (d->ext->layer[i].state == LAYER_PROBE)
+                layer_probe(&d->ext->layer[i]);
         if (!b->dead)
             ct_finish(d);
     }

@@ -5,10 +5,20 @@
  * bytes once framed: Content-Encoding layers, content types, multipart).
  * Private to sensor/app; tests may include it to check invariants.
  *
- * Ownership: one lw_http is one allocation holding both directions and
- * their line buffers. A body that needs them adds inflate objects (one per
- * encoding layer) and a multipart level stack; both are freed when the body
- * ends, is abandoned, or the parser is freed.
+ * Ownership: one lw_http holds both directions' framing state; what a
+ * direction needs only for some messages is allocated the first time a
+ * message needs it:
+ *   - its line buffer, grown on demand up to max_line; released after a
+ *     call that leaves no partial line in it, until the direction has
+ *     needed it twice (then a connection of many messages keeps it, so
+ *     its later packets allocate nothing);
+ *   - its http_ext (the encoding layers and the multipart boundary), at
+ *     the first body with Content-Encodings to undo or the first multipart
+ *     Content-Type, then kept for the parser's life.
+ * A body that needs them adds inflate objects (one per encoding layer) and
+ * a multipart level stack; both are freed when the body ends, is
+ * abandoned, or the parser is freed. lw_http_footprint() counts all of it
+ * but the inflate objects, each allocation with the allocator's overhead.
  */
 #ifndef LEAKWATCH_HTTP_INTERNAL_H
 #define LEAKWATCH_HTTP_INTERNAL_H
@@ -28,6 +38,10 @@
 #define HTTP_BOUNDARY_MAX 70  /* RFC 2046 section 5.1.1 */
 #define HTTP_LINE_MIN     64  /* floor for max_line: a request line must fit its method */
 #define HTTP_LINE_FIRST   256 /* first size of a line buffer; doubled up to max_line */
+#define HTTP_LINE_KEEP    2   /* line buffer allocations after which it is kept */
+/* What one allocation costs beyond its bytes (glibc: an 8-byte header and
+ * 16-byte steps), as the engine counts its own slots. */
+#define HTTP_ALLOC_OVERHEAD 16
 
 enum http_state {
     HS_START,      /* before a request/status line (also: resynchronising) */
@@ -80,72 +94,85 @@ typedef struct http_mp {
     lw_jsonesc js;
 } http_mp;
 
+/* What a direction needs only for some bodies: allocated at the first one
+ * that does (Content-Encodings to undo, a multipart type), then kept. */
+typedef struct http_ext {
+    uint8_t boundary[HTTP_BOUNDARY_MAX]; /* of the message being read (blen bytes) */
+    uint8_t nlayer_max;                  /* entries of layer: min(max_encodings, HTTP_ENC_MAX) */
+    http_layer layer[];                  /* the body's layers, nlayers of them in use */
+} http_ext;
+
 /* The decoding pipeline of the body being read. */
 typedef struct http_body {
-    bool on;     /* decoding and emitting (the direction was inspected at body start) */
-    bool dead;   /* output was cut (bomb, corrupt data): the rest is ignored */
-    bool bombed; /* DECOMPRESS_BOMB counted for this body */
-    uint8_t nlayers;
+    http_mp *mp; /* mp_depth levels, allocated for a multipart body */
+    union {      /* by ctype: one of them at a time */
+        lw_jsonesc js;
+        lw_pct pct;
+    };
+    bool on;         /* decoding and emitting (the direction was inspected at body start) */
+    bool dead;       /* output was cut (bomb, corrupt data): the rest is ignored */
+    bool bombed;     /* DECOMPRESS_BOMB counted for this body */
+    uint8_t nlayers; /* layers of d->ext in use */
     uint8_t ctype;
     bool form_value; /* form: inside a value (after '=') */
     uint8_t mp_depth;
-    http_layer layer[HTTP_ENC_MAX];
-    lw_jsonesc js;
-    lw_pct pct;
-    http_mp *mp; /* mp_depth levels, allocated for a multipart body */
 } http_body;
 
+/* Fields are ordered by size so that the two directions pack tightly. */
 struct http_dir {
     lw_http *h;
-    int dir;
-    uint8_t state;
-    bool inspect;      /* the last feed's inspect flag */
-    bool resync;       /* looking for a message start after an error or gap */
-    bool line_raw;     /* START: the rest of this line is not HTTP, emit it raw */
-    bool line_over;    /* the line (logical header) outgrew max_line */
-    bool over_emitted; /* bytes past max_line of this physical line were emitted raw */
-    bool item_open;    /* content emitted since the last item_end */
-    bool cut_counted;  /* output budget exhaustion counted for this message */
 
     /* the line being read: grown on demand up to max_line (most lines are
      * short, and a flow holding 2 x max_line would be the biggest thing in
-     * it), kept until the decoder is freed so no packet allocates again */
+     * it); see the ownership note above for when it is released */
     uint8_t *line;
+    http_ext *ext; /* NULL until a body needs it */
+
+    /* output budget: content never exceeds in_total x max_ratio + max_decompressed */
+    uint64_t in_total, out_total;
+    uint64_t clen;
+    uint64_t remain;
+    uint64_t cs_size; /* chunk-size line */
+
+    http_body body;
+
     uint32_t line_cap;
     uint32_t line_len;
     uint32_t pl_start; /* where the current physical line starts in line */
-    bool pl_cont;      /* the physical line continues a folded header */
-    bool pl_skipws;    /* skipping the folding whitespace */
-    bool hdr_pending;  /* a complete header waits to see if the next line folds into it */
-    bool trailers;     /* HEADERS reads a chunked body's trailer section */
-    bool hdr_capped;   /* TOO_MANY_HEADERS counted for this message */
     uint32_t nheaders;
+    uint32_t cs_len;
+
+    uint16_t status;
+    uint8_t dir;
+    uint8_t state;
+    uint8_t line_allocs; /* times the line buffer was allocated, up to HTTP_LINE_KEEP */
+    bool inspect;        /* the last feed's inspect flag */
+    bool resync;         /* looking for a message start after an error or gap */
+    bool line_raw;       /* START: the rest of this line is not HTTP, emit it raw */
+    bool line_over;      /* the line (logical header) outgrew max_line */
+    bool over_emitted;   /* bytes past max_line of this physical line were emitted raw */
+    bool item_open;      /* content emitted since the last item_end */
+    bool cut_counted;    /* output budget exhaustion counted for this message */
+    bool pl_cont;        /* the physical line continues a folded header */
+    bool pl_skipws;      /* skipping the folding whitespace */
+    bool hdr_pending;    /* a complete header waits to see if the next line folds into it */
+    bool trailers;       /* HEADERS reads a chunked body's trailer section */
+    bool hdr_capped;     /* TOO_MANY_HEADERS counted for this message */
 
     /* the message being read */
     uint8_t method; /* request: its own; response: its request's from the FIFO */
-    uint16_t status;
     bool chunked, te_present, has_clen, clen_bad;
-    uint64_t clen;
-    uint64_t remain;
     uint8_t enc[HTTP_ENC_MAX]; /* encodings in the order the sender applied them */
     uint8_t nenc;
     bool enc_overflow;
     uint8_t ctype;
     bool boundary_bad;
-    uint8_t blen;
-    uint8_t boundary[HTTP_BOUNDARY_MAX];
+    uint8_t blen; /* boundary bytes in ext (0: none) */
 
     /* chunk-size line */
     uint8_t cs_phase; /* digits, extension */
     uint8_t cs_digits;
     bool cs_long;
-    uint32_t cs_len;
-    uint64_t cs_size;
-
-    /* output budget: content never exceeds in_total x max_ratio + max_decompressed */
-    uint64_t in_total, out_total;
-
-    http_body body;
 };
 
 struct lw_http {
@@ -154,12 +181,15 @@ struct lw_http {
     const lw_app_sink *sink; /* valid during a call */
     uint32_t max_line;
     bool upgraded;
-    uint32_t fifo_head, fifo_n;
-    uint8_t fifo[HTTP_FIFO_MAX];
+    uint8_t fifo_head, fifo_n;
+    uint8_t fifo[HTTP_FIFO_MAX / 4]; /* 2 bits per request: its enum http_method */
     http_dir d[2];
 };
 
 /* http.c */
+/* The direction's http_ext, allocated on first use; NULL when memory ran
+ * out (the caller then handles the body as sent). */
+http_ext *lw_http_ext(http_dir *d);
 void lw_http_emit(http_dir *d, const uint8_t *data, size_t len);
 /* Room for `need` bytes in d's line buffer (need <= max_line); false when
  * memory ran out (the line is then handled as too long). */

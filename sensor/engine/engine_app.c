@@ -41,14 +41,27 @@ typedef struct app_ctx {
     lw_flow *f;
 } app_ctx;
 
+/*
+ * The flow's app slot, made on first use. It is first used once the
+ * protocol is known (a decoder starts, or says something), so an SMTP flow's
+ * slot gets the room for its recipients then. engine.c declares
+ * sizeof(flow_app) of it to flow.memcap when it sees the slot appear; the
+ * recipients' room is declared here.
+ */
 static flow_app *app_of(lw_engine *e, lw_flow *f)
 {
     flow_app *fa = f->slot[LW_FLOW_SLOT_APP];
     if (!fa) {
-        fa = calloc(1, sizeof(*fa));
+        bool smtp = f->app_proto == LW_APP_SMTP;
+        fa = calloc(1, sizeof(*fa) + (smtp ? APP_SMTP_EXTRA : 0));
         if (!fa) {
             e->ctr[CTR_STATE_ALLOC_FAILED]++;
             return NULL;
+        }
+        fa->decoder = LW_APP_UNKNOWN;
+        if (smtp) {
+            fa->m.smtp.rcpt_to = fa->rcpt_room;
+            lw_flow_account(e->flows, f, APP_SMTP_EXTRA);
         }
         f->slot[LW_FLOW_SLOT_APP] = fa;
     }
@@ -175,7 +188,7 @@ static void sink_meta(void *arg, int dir, lw_app_meta key, const uint8_t *v, siz
         mask_address(fa->m.smtp.mail_from, sizeof(fa->m.smtp.mail_from), v, len);
         break;
     case LW_META_SMTP_RCPT_TO:
-        if (fa->m.smtp.rcpt_count < APP_RCPT_MAX) {
+        if (fa->m.smtp.rcpt_to && fa->m.smtp.rcpt_count < APP_RCPT_MAX) {
             mask_address(fa->m.smtp.rcpt_to[fa->m.smtp.rcpt_count], sizeof(fa->m.smtp.rcpt_to[0]),
                          v, len);
             fa->m.smtp.rcpt_count++;
@@ -255,8 +268,9 @@ static size_t decoder_footprint(const flow_app *fa)
     }
 }
 
-/* Declares a change in the decoder's size (HTTP line buffers grow) to the
- * flow table, which evicts beyond flow.memcap. */
+/* Declares a change in the decoder's size (HTTP line buffers grow and are
+ * released, its body tables appear) to the flow table, which evicts beyond
+ * flow.memcap. Called after each call into the decoder that may change it. */
 static void account_decoder(lw_engine *e, lw_flow *f, flow_app *fa)
 {
     size_t now = fa->decoder == LW_APP_UNKNOWN ? 0 : decoder_footprint(fa);
@@ -297,7 +311,7 @@ static void start_decoder(lw_engine *e, lw_flow *f)
         break;
     }
     if (ok) {
-        fa->decoder = f->app_proto;
+        fa->decoder = (uint8_t)f->app_proto;
         account_decoder(e, f, fa);
     } else {
         e->ctr[CTR_STATE_ALLOC_FAILED]++;

@@ -83,9 +83,11 @@ typedef struct flow_stream {
 #define APP_TEXT_MAX 96
 
 /* Per-flow application state: the decoder and what it said, masked. A flow
- * speaks one protocol, so what is kept for the alert is a union. */
+ * speaks one protocol, so what is kept for the alert is a union, sized by
+ * its HTTP member. SMTP's recipients would double it, so they live after
+ * the struct, in room only an SMTP flow's slot is allocated with (the slot
+ * is one allocation either way, freed with the flow). */
 typedef struct flow_app {
-    lw_app_proto decoder; /* which member of `d` is live; LW_APP_UNKNOWN = none */
     union {
         lw_http *http;
         lw_smtp *smtp;
@@ -93,8 +95,9 @@ typedef struct flow_app {
         lw_dns_tcp *dns_tcp;
         lw_tls_dir *tls; /* [2]: one tracker per direction */
     } d;
-    bool raw[2];          /* the decoder gave up on this direction: scan the rest raw */
     uint32_t decoder_mem; /* decoder bytes declared to flow.memcap */
+    uint8_t decoder;      /* lw_app_proto: which member of `d` is live; LW_APP_UNKNOWN = none */
+    bool raw[2];          /* the decoder gave up on this direction: scan the rest raw */
     union {
         struct {
             char host[APP_TEXT_MAX];
@@ -105,8 +108,10 @@ typedef struct flow_app {
         } http;
         struct {
             char helo[APP_TEXT_MAX];
-            char mail_from[LW_PII_MASK_MAX];             /* masked */
-            char rcpt_to[APP_RCPT_MAX][LW_PII_MASK_MAX]; /* masked */
+            char mail_from[LW_PII_MASK_MAX]; /* masked */
+            /* APP_RCPT_MAX masked recipients: rcpt_room of an SMTP flow's
+             * slot, NULL in any other flow's */
+            char (*rcpt_to)[LW_PII_MASK_MAX];
             uint8_t rcpt_count;
         } smtp;
         struct {
@@ -116,7 +121,11 @@ typedef struct flow_app {
             char sni[LW_TLS_SNI_MAX];
         } tls;
     } m;
+    char rcpt_room[][LW_PII_MASK_MAX]; /* SMTP flows only: APP_RCPT_MAX rows */
 } flow_app;
+
+/* Bytes of an SMTP flow's slot beyond sizeof(flow_app). */
+#define APP_SMTP_EXTRA (APP_RCPT_MAX * LW_PII_MASK_MAX)
 
 /*
  * An alert whose burst crossed the threshold but is still going on. It is
