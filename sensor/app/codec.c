@@ -33,6 +33,11 @@
  *     UTF-8; a lone surrogate or a malformed \u escape becomes U+FFFD
  *     (counted); an unknown escape \x passes through as the two bytes.
  *     Bytes outside strings pass through, so numbers are scanned too.
+ *     Most of a JSON text needs no decoding, so the decoder does not step
+ *     through it byte by byte: from a plain state it looks for the next
+ *     '"' or '\\' eight bytes at a time (SWAR), lets quotes toggle the
+ *     state as it goes, and writes the run up to the next escape in one
+ *     piece; only escapes take the state machine.
  *
  * The one-shot decoders serve DNS labels, where a wrong decode means a
  * false alert: they accept only an entire, canonical encoding (length
@@ -45,6 +50,8 @@
 #include "leakwatch/ascii.h"
 
 #include "leakwatch/cursor.h"
+
+#include <string.h>
 
 /* Decoded bytes gathered before one call of the output callback. */
 #define OBUF_SIZE 256
@@ -425,6 +432,98 @@ static uint8_t js_short_escape(uint8_t ch)
 /* A run of plain JSON bytes at least this long goes out without a copy. */
 #define JS_RUN_DIRECT 64
 
+/*
+ * Writes a plain run of n bytes: a long one straight to the callback (after
+ * what is buffered, so the order holds), a short one into the buffer
+ * exactly as ob_put byte by byte would (fill, flush when a byte finds it
+ * full), so the callback sees the same pieces either way - the matcher's
+ * stats count per piece, and a replay's stats must not depend on this.
+ */
+static void ob_write(obuf *o, const uint8_t *p, size_t n)
+{
+    if (n >= JS_RUN_DIRECT) {
+        ob_flush(o);
+        if (o->out)
+            o->out(o->ctx, p, n);
+        return;
+    }
+    while (n > 0) {
+        if (o->n == OBUF_SIZE)
+            ob_flush(o);
+        size_t k = OBUF_SIZE - o->n < n ? OBUF_SIZE - o->n : n;
+        memcpy(o->b + o->n, p, k);
+        o->n += k;
+        p += k;
+        n -= k;
+    }
+}
+
+#define SWAR_ONES  UINT64_C(0x0101010101010101)
+#define SWAR_HIGHS UINT64_C(0x8080808080808080)
+
+/* Bit 7 of each byte of the result is set where the byte of x is zero, and
+ * the lowest set bit is exact (a false bit can only sit above a true one). */
+static uint64_t swar_zero(uint64_t x)
+{
+    return (x - SWAR_ONES) & ~x & SWAR_HIGHS;
+}
+
+/* Offset of the first '"' or '\\' in p[0, n), or n: eight bytes per step
+ * (a word load through memcpy, so no alignment is assumed), then bytes. */
+static size_t js_find_special(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        uint64_t hit = swar_zero(w ^ (SWAR_ONES * '"')) | swar_zero(w ^ (SWAR_ONES * '\\'));
+        if (hit == 0)
+            continue;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        return i + (size_t)__builtin_ctzll(hit) / 8;
+#else
+        break; /* the bytes below find it */
+#endif
+    }
+    for (; i < n; i++)
+        if (p[i] == '"' || p[i] == '\\')
+            return i;
+    return n;
+}
+
+/*
+ * Writes the plain bytes at the start of p[0, n) for a decoder in JS_OUT,
+ * or in JS_STR with no pending surrogate, and returns how many it took.
+ * Plain are the bytes js_step would write as they stand: a '"' - it also
+ * toggles "inside a string" - and any byte but '\\' inside a string; so
+ * this stops before a '\\' inside a string (an escape) or at n. Inside a
+ * string no surrogate becomes pending without an escape, and leaving one
+ * drops none, so this is js_step byte by byte, with the same output
+ * pieces: each run between quotes is written as one (ob_write), each
+ * quote as ob_put writes it. *in_str is the state after.
+ */
+static size_t js_plain(obuf *o, const uint8_t *p, size_t n, bool *in_str)
+{
+    size_t run = 0, i = 0; /* the run being gathered starts at `run` */
+    bool str = *in_str;
+    for (;;) {
+        i += js_find_special(p + i, n - i);
+        if (i == n || (p[i] == '\\' && str))
+            break;
+        if (p[i] == '\\') { /* outside strings: part of the run */
+            i++;
+            continue;
+        }
+        ob_write(o, p + run, i - run);
+        ob_put(o, '"');
+        str = !str;
+        run = ++i;
+    }
+    ob_write(o, p + run, i - run);
+    *in_str = str;
+    return i;
+}
+
 static void js_step(lw_jsonesc *d, obuf *o, uint8_t ch)
 {
     for (;;) {
@@ -494,22 +593,13 @@ void lw_jsonesc_feed(lw_jsonesc *d, const uint8_t *in, size_t len, lw_codec_out_
     lw_cursor c = lw_cur_make(in, len);
     while (lw_cur_left(&c) > 0) {
         if (d->state == JS_OUT || (d->state == JS_STR && !d->high)) {
-            /* Bytes that change nothing (all but '"', and '\\' in a string)
-             * pass through as they are: find the run once and hand it on
-             * whole instead of stepping the state machine per byte. */
-            size_t left = lw_cur_left(&c), i = 0;
+            /* Bytes that only toggle the string state or change nothing
+             * pass through as they are: find them a word at a time and
+             * write them in runs instead of stepping the state machine per
+             * byte; only an escape needs js_step. */
             bool in_str = d->state == JS_STR;
-            while (i < left && c.ptr[i] != '"' && !(in_str && c.ptr[i] == '\\'))
-                i++;
-            lw_cursor run = lw_cur_sub(&c, i);
-            if (i >= JS_RUN_DIRECT) {
-                ob_flush(&o);
-                if (out)
-                    out(ctx, run.ptr, i);
-            } else {
-                for (size_t k = 0; k < i; k++)
-                    ob_put(&o, run.ptr[k]);
-            }
+            lw_cur_skip(&c, js_plain(&o, c.ptr, lw_cur_left(&c), &in_str));
+            d->state = in_str ? JS_STR : JS_OUT;
             if (lw_cur_left(&c) == 0)
                 break;
         }

@@ -11,7 +11,9 @@
  * Checks:
  *   - text codecs: the output and the invalid count of a whole feed equal
  *     those of a feed split into pieces of 0..n bytes, and the output is no
- *     longer than the codec can make from that input;
+ *     longer than the codec can make from that input; JSON escapes also
+ *     equal a byte-at-a-time model of codec.h's rules (the decoder skips
+ *     plain runs a word at a time, and the model never does);
  *   - inflate: with no ratio cap, whole and split feeding give the same
  *     bytes and the same status; output never exceeds max_out, never
  *     comes in chunks over 16 KiB, and with a ratio cap it stays within
@@ -149,6 +151,140 @@ static uint64_t t_run(int kind, const uint8_t *in, size_t len, uint32_t seed, si
     return t_finish(kind, &a, b);
 }
 
+/* ---- a byte-at-a-time model of the JSON escape decoder (codec.h) -------- */
+
+typedef struct jsm {
+    int state; /* 0 outside, 1 string, 2 after '\\', 3 in \u */
+    int nhex;
+    uint32_t cp, high;
+    uint64_t invalid;
+    buf *b;
+} jsm;
+
+static void m_utf8(jsm *m, uint32_t cp)
+{
+    uint8_t u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (uint8_t)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (uint8_t)(0xc0 | cp >> 6);
+        u[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (uint8_t)(0xe0 | cp >> 12);
+        u[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+        u[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (uint8_t)(0xf0 | cp >> 18);
+        u[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+        u[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+        u[3] = (uint8_t)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    out_fn(m->b, u, n);
+}
+
+static void m_lone(jsm *m)
+{
+    if (m->high) {
+        m->invalid++;
+        m_utf8(m, 0xfffd);
+        m->high = 0;
+    }
+}
+
+static int m_hex(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static void m_byte(jsm *m, uint8_t c)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    if (m->state == 3) {
+        int v = m_hex(c);
+        if (v >= 0) {
+            m->cp = m->cp << 4 | (uint32_t)v;
+            if (++m->nhex < 4)
+                return;
+            m->state = 1;
+            if (m->cp >= 0xdc00 && m->cp <= 0xdfff) {
+                if (m->high) {
+                    m_utf8(m, 0x10000 + ((m->high - 0xd800) << 10) + (m->cp - 0xdc00));
+                } else {
+                    m->invalid++;
+                    m_utf8(m, 0xfffd);
+                }
+                m->high = 0;
+            } else {
+                m_lone(m);
+                if (m->cp >= 0xd800 && m->cp <= 0xdbff)
+                    m->high = m->cp;
+                else
+                    m_utf8(m, m->cp);
+            }
+            return;
+        }
+        m_lone(m);
+        m->invalid++;
+        m_utf8(m, 0xfffd);
+        m->state = 1; /* c is read again as string text */
+    }
+    if (m->state == 0) {
+        out_fn(m->b, &c, 1);
+        if (c == '"')
+            m->state = 1;
+    } else if (m->state == 1) {
+        if (c == '\\') {
+            m->state = 2;
+            return;
+        }
+        m_lone(m);
+        out_fn(m->b, &c, 1);
+        if (c == '"')
+            m->state = 0;
+    } else if (c == 'u') {
+        m->state = 3;
+        m->nhex = 0;
+        m->cp = 0;
+    } else {
+        m_lone(m);
+        const char *e = c ? memchr(from, c, sizeof(from) - 1) : NULL;
+        if (e) {
+            uint8_t d = (uint8_t)to[e - from];
+            out_fn(m->b, &d, 1);
+        } else {
+            uint8_t two[2] = {'\\', c};
+            m->invalid++;
+            out_fn(m->b, two, 2);
+        }
+        m->state = 1;
+    }
+}
+
+static uint64_t m_run(const uint8_t *in, size_t len, buf *b)
+{
+    jsm m = {.b = b};
+    for (size_t i = 0; i < len; i++)
+        m_byte(&m, in[i]);
+    m_lone(&m);
+    if (m.state == 2) {
+        uint8_t bs = '\\';
+        m.invalid++;
+        out_fn(b, &bs, 1);
+    } else if (m.state == 3) {
+        m.invalid++;
+        m_utf8(&m, 0xfffd);
+    }
+    return m.invalid;
+}
+
 static void fuzz_text(int kind, const uint8_t *in, size_t len, uint32_t seed)
 {
     buf whole = {0}, split = {0};
@@ -161,6 +297,14 @@ static void fuzz_text(int kind, const uint8_t *in, size_t len, uint32_t seed)
     size_t most = kind == 4 ? 2 * len + 3 : len;
     if (whole.len > most)
         abort();
+    if (kind == 4) {
+        buf model = {0};
+        uint64_t inv_m = m_run(in, len, &model);
+        if (inv_m != inv_w || model.len != whole.len ||
+            (whole.len && memcmp(whole.p, model.p, whole.len) != 0))
+            abort();
+        free(model.p);
+    }
     free(whole.p);
     free(split.p);
 }

@@ -1103,6 +1103,134 @@ static void test_bytes_track_growth(void **state)
     assert_true(lw_burst_bytes(fx->b) < one);
 }
 
+/* ---- layout: growing buckets, the id-indexed LRU, the index tags ----------- */
+
+/* Keys stay findable while the bucket array doubles under them (64 buckets
+ * at first, 4096 at max_keys 3000), and the bucket memory is counted. */
+static void test_keys_found_across_bucket_growth(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.max_keys = 3000;
+    remake(fx, &cfg);
+    size_t empty = lw_burst_bytes(fx->b);
+    char key[16];
+    for (unsigned i = 0; i < 3000; i++) {
+        snprintf(key, sizeof(key), "key%u", i);
+        add_to(fx, key, 0, 1, 10);
+        if (i % 2)
+            add_to(fx, key, 0, 2, 10);
+    }
+    assert_int_equal(lw_burst_key_count(fx->b), 3000);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_CREATED], 3000);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_EVICTED], 0);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_ALLOC_FAILED], 0);
+    for (unsigned i = 0; i < 3000; i++) {
+        snprintf(key, sizeof(key), "key%u", i);
+        assert_int_equal(distinct(fx, key), i % 2 ? 2 : 1);
+    }
+    assert_int_equal(distinct(fx, "key3000"), 0);
+    /* at least the 4096 buckets and one record per key */
+    assert_true(lw_burst_bytes(fx->b) >= empty + 4096 * sizeof(void *) + 3000 * 400);
+    /* all expire, and the buckets they leave still find new keys */
+    assert_int_equal(lw_burst_expire(fx->b, 10 * WINDOW, 5000), 3000);
+    add_to(fx, "key7", 0, 5, 10 * WINDOW);
+    assert_int_equal(distinct(fx, "key7"), 1);
+}
+
+/* Eviction takes the least recently active key among many, after
+ * activity in an order unlike creation (the LRU links are by key id). */
+static void test_eviction_order_among_many_keys(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.max_keys = 200;
+    remake(fx, &cfg);
+    char key[16];
+    for (unsigned i = 0; i < 200; i++) {
+        snprintf(key, sizeof(key), "key%u", i);
+        add_to(fx, key, 0, 1, 10);
+    }
+    /* touch every key again, in the order 7*i mod 200 (a permutation) */
+    for (unsigned i = 0; i < 200; i++) {
+        snprintf(key, sizeof(key), "key%u", (i * 7) % 200);
+        add_to(fx, key, 0, 2, 20 + i);
+    }
+    /* three new keys evict the first three touched: key0, key7, key14 */
+    for (unsigned i = 0; i < 3; i++) {
+        snprintf(key, sizeof(key), "new%u", i);
+        add_to(fx, key, 0, 1, 300);
+    }
+    assert_int_equal(fx->ctr[LW_BURST_CTR_KEYS_EVICTED], 3);
+    assert_int_equal(distinct(fx, "key0"), 0);
+    assert_int_equal(distinct(fx, "key7"), 0);
+    assert_int_equal(distinct(fx, "key14"), 0);
+    assert_int_equal(distinct(fx, "key21"), 2);
+    assert_int_equal(distinct(fx, "key1"), 2);
+    assert_int_equal(distinct(fx, "new2"), 1);
+    /* a recycled record is a fresh key: no values, no cool-down */
+    assert_false(
+        lw_burst_growth(fx->b, "new0", 4, &(uint32_t){0}, (uint32_t[LW_BURST_MAX_KINDS]){0}));
+}
+
+/* A lone value refreshed stays in for a window from the refresh, and a
+ * head that changes by refresh leaves exactly a window after its own time:
+ * the key's cached oldest time follows both. */
+static void test_oldest_time_follows_refresh(void **state)
+{
+    fixture *fx = *state;
+    add(fx, 1, 0);
+    add(fx, 1, WINDOW - 1);     /* refresh the only value */
+    add(fx, 2, 2 * WINDOW - 2); /* value 1 is WINDOW - 1 old: still in */
+    assert_int_equal(distinct(fx, KEY_A), 2);
+    add(fx, 3, 2 * WINDOW - 1); /* value 1 is WINDOW old: gone */
+    assert_int_equal(distinct(fx, KEY_A), 2);
+
+    lw_burst_config cfg;
+    default_config(&cfg);
+    remake(fx, &cfg);
+    add(fx, 1, 100);
+    add(fx, 2, 110);
+    add(fx, 1, 120); /* value 2 (t=110) is the oldest now */
+    add(fx, 3, 110 + WINDOW - 1);
+    assert_int_equal(distinct(fx, KEY_A), 3);
+    add(fx, 3, 110 + WINDOW); /* value 2 leaves; value 1 (t=120) stays */
+    assert_int_equal(distinct(fx, KEY_A), 2);
+    add(fx, 3, 120 + WINDOW);
+    assert_int_equal(distinct(fx, KEY_A), 1);
+}
+
+/* Many values in one key: inserts, repeats, expiry of half and their
+ * return exercise the index (tags, probing, backward-shift deletion) and
+ * the counters say exactly which adds were new. */
+static void test_index_under_churn(void **state)
+{
+    fixture *fx = *state;
+    lw_burst_config cfg;
+    default_config(&cfg);
+    cfg.max_values = 2048;
+    cfg.threshold = 2048;
+    remake(fx, &cfg);
+    for (unsigned i = 0; i < 2000; i++)
+        add(fx, i, i < 1000 ? 10 : 500);
+    assert_int_equal(distinct(fx, KEY_A), 2000);
+    for (unsigned i = 0; i < 2000; i += 3) /* repeats are not new */
+        add(fx, i, 600);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_NEW], 2000);
+    assert_int_equal(distinct(fx, KEY_A), 2000);
+    /* at 10 + WINDOW the first 1000 leave, except those refreshed at 600 */
+    add(fx, 1, 10 + WINDOW); /* 1 was not refreshed (1 % 3 != 0): new again */
+    assert_int_equal(distinct(fx, KEY_A), 1000 + 334 + 1);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_NEW], 2001);
+    for (unsigned i = 0; i < 1000; i++)
+        add(fx, i, 10 + WINDOW);
+    assert_int_equal(distinct(fx, KEY_A), 2000);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_NEW], 2001 + 1000 - 334 - 1);
+    assert_int_equal(fx->ctr[LW_BURST_CTR_VALUES_CAPPED], 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1164,6 +1292,10 @@ int main(void)
         T(test_estimated_time_backwards),
         T(test_exact_limit_config),
         T(test_bytes_track_growth),
+        T(test_keys_found_across_bucket_growth),
+        T(test_eviction_order_among_many_keys),
+        T(test_oldest_time_follows_refresh),
+        T(test_index_under_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -468,6 +468,336 @@ static void test_json_finish(void **state)
     sink_free(&s);
 }
 
+/* ---- JSON: the plain-run search (word at a time) at every offset ------- */
+
+/* A 64-byte span of plain string text: letters, digits, spaces, no '"' or
+ * '\\' (72 bytes with the slack a test splices into). */
+static void plain_span(uint8_t *span, size_t n)
+{
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789 .,:;-_@ABCDEFGHIJ";
+    for (size_t i = 0; i < n; i++)
+        span[i] = (uint8_t)alpha[(i * 7 + 3) % (sizeof(alpha) - 1)];
+}
+
+/* '"' + span[0, k) + esc + span[k, 64) + '"' decodes to the same with the
+ * escape's decoding, whole, byte by byte and split: so an escape at every
+ * offset of the span, and every word position of the search, is found and
+ * the run before it written intact. */
+static void check_escape_at_offsets(const char *esc, const char *dec, size_t dec_len)
+{
+    uint8_t span[64], in[128], want[128];
+    size_t el = strlen(esc);
+    plain_span(span, sizeof(span));
+    for (size_t k = 0; k <= sizeof(span); k++) {
+        size_t n = 0, m = 0;
+        in[n++] = '"';
+        memcpy(in + n, span, k);
+        n += k;
+        memcpy(in + n, esc, el);
+        n += el;
+        memcpy(in + n, span + k, sizeof(span) - k);
+        n += sizeof(span) - k;
+        in[n++] = '"';
+        want[m++] = '"';
+        memcpy(want + m, span, k);
+        m += k;
+        memcpy(want + m, dec, dec_len);
+        m += dec_len;
+        memcpy(want + m, span + k, sizeof(span) - k);
+        m += sizeof(span) - k;
+        want[m++] = '"';
+        check_codec(C_JSON, in, n, want, m, 0);
+    }
+}
+
+static void test_json_backslash_at_every_offset(void **state)
+{
+    (void)state;
+    check_escape_at_offsets("\\\\", "\\", 1);
+    check_escape_at_offsets("\\n", "\n", 1);
+    check_escape_at_offsets("\\\"", "\"", 1);
+    check_escape_at_offsets("\\u00e9", "\xc3\xa9", 2);
+    check_escape_at_offsets("\\ud83d\\ude00", "\xf0\x9f\x98\x80", 4);
+}
+
+/* A quote at every offset of a span: it toggles the string state inside
+ * the run, so an escape after it is decoded (inside) or not (outside). */
+static void test_json_quote_at_every_offset(void **state)
+{
+    (void)state;
+    uint8_t span[64], in[96], want[96];
+    plain_span(span, sizeof(span));
+    for (size_t k = 0; k < sizeof(span); k++) {
+        /* outside, span with '"' at k, then \n: now inside, so decoded */
+        size_t n = 0, m = 0;
+        memcpy(in, span, sizeof(span));
+        in[k] = '"';
+        n = sizeof(span);
+        memcpy(in + n, "\\n\"\\n", 5);
+        n += 5;
+        memcpy(want, in, sizeof(span));
+        m = sizeof(span);
+        memcpy(want + m, "\n\"\\n", 4); /* after the closing quote: outside again */
+        m += 4;
+        check_codec(C_JSON, in, n, want, m, 0);
+    }
+}
+
+/* Outside strings a backslash is plain text at any offset: no decoding. */
+static void test_json_backslash_outside_at_every_offset(void **state)
+{
+    (void)state;
+    uint8_t span[64];
+    plain_span(span, sizeof(span));
+    for (size_t k = 0; k < sizeof(span); k++) {
+        uint8_t in[64];
+        memcpy(in, span, sizeof(span));
+        in[k] = '\\';
+        check_codec(C_JSON, in, sizeof(in), in, sizeof(in), 0);
+    }
+}
+
+/* An escape cut by a feed boundary at every position, and the feed that
+ * ends right at the backslash: same output as a whole feed. */
+static void test_json_escape_split_across_feeds(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"k\":\"a\\u00e9b\\ud83d\\ude00c\\\\d\\\"e\\nf\\x\", \\n \"\\u12\"}";
+    size_t len = sizeof(text) - 1;
+    sink whole;
+    sink_init(&whole, true);
+    uint64_t inv_whole = run_split(C_JSON, (const uint8_t *)text, len, SPLIT_WHOLE, &whole);
+    assert_int_equal(inv_whole, 2); /* \x and the cut \u12 */
+    for (size_t cut = 0; cut <= len; cut++) {
+        lw_jsonesc d;
+        sink s;
+        sink_init(&s, true);
+        lw_jsonesc_init(&d);
+        lw_jsonesc_feed(&d, (const uint8_t *)text, cut, sink_out, &s);
+        lw_jsonesc_feed(&d, (const uint8_t *)text + cut, len - cut, sink_out, &s);
+        lw_jsonesc_finish(&d, sink_out, &s);
+        assert_true(sink_is(&s, whole.buf, whole.len));
+        assert_int_equal(d.invalid, inv_whole);
+        sink_free(&s);
+    }
+    sink_free(&whole);
+}
+
+/* Long plain runs (over the buffer and the direct-write length), quotes
+ * inside them, and escapes between: order and bytes are kept, and a long
+ * run goes out in few calls, not per byte. */
+static void test_json_long_runs(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    uint8_t *in = malloc(N), *want = malloc(N);
+    assert_non_null(in);
+    assert_non_null(want);
+    size_t n = 0, m = 0;
+    uint32_t st = 12345;
+    in[n++] = want[m++] = '"'; /* inside a string; each "," leaves and re-enters */
+    while (n + 8 < N) {
+        uint32_t r = rnd(&st) % 40;
+        if (r == 0) { /* a key/value pair boundary */
+            memcpy(in + n, "\",\"", 3);
+            memcpy(want + m, "\",\"", 3);
+            n += 3;
+            m += 3;
+        } else if (r == 1) { /* an escape inside the string */
+            memcpy(in + n, "\\t", 2);
+            want[m++] = '\t';
+            n += 2;
+        } else {
+            in[n++] = want[m++] = (uint8_t)('a' + r % 26);
+        }
+    }
+    check_codec(C_JSON, in, n, want, m, 0);
+
+    sink s;
+    sink_init(&s, true);
+    lw_jsonesc d;
+    lw_jsonesc_init(&d);
+    memset(in, 'z', N);
+    in[0] = '"';
+    lw_jsonesc_feed(&d, in, N, sink_out, &s);
+    assert_int_equal(s.len, N);
+    assert_true(s.calls <= 2);
+    assert_int_equal(d.invalid, 0);
+    sink_free(&s);
+    free(in);
+    free(want);
+}
+
+/* Short plain runs and quotes are gathered into full 256-byte pieces, as
+ * byte-by-byte stepping gathers them: the callback sees the same pieces
+ * whether or not runs are found a word at a time (the matcher's stats
+ * count per piece). */
+static void test_json_short_runs_fill_pieces(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    uint8_t in[N];
+    for (size_t i = 0; i < N; i++)
+        in[i] = (i % 7 == 0) ? '"' : (uint8_t)('a' + i % 26); /* runs of 6 */
+    sink s;
+    sink_init(&s, true);
+    lw_jsonesc d;
+    lw_jsonesc_init(&d);
+    lw_jsonesc_feed(&d, in, N, sink_out, &s);
+    assert_true(sink_is(&s, in, N));
+    assert_int_equal(s.calls, (N + 255) / 256);
+    assert_int_equal(s.max_chunk, 256);
+    sink_free(&s);
+}
+
+/* A byte-at-a-time model of RFC 8259 string-escape decoding as codec.h
+ * specifies it, to compare the run-based decoder with on generated text. */
+typedef struct jsref {
+    int state; /* 0 outside, 1 string, 2 after '\\', 3 in \u */
+    int nhex;
+    uint32_t cp, high;
+    uint64_t invalid;
+    uint8_t *out;
+    size_t n;
+} jsref;
+
+static void ref_put(jsref *r, uint8_t c)
+{
+    r->out[r->n++] = c;
+}
+
+static void ref_utf8(jsref *r, uint32_t cp)
+{
+    if (cp < 0x80) {
+        ref_put(r, (uint8_t)cp);
+    } else if (cp < 0x800) {
+        ref_put(r, (uint8_t)(0xc0 | cp >> 6));
+        ref_put(r, (uint8_t)(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+        ref_put(r, (uint8_t)(0xe0 | cp >> 12));
+        ref_put(r, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
+        ref_put(r, (uint8_t)(0x80 | (cp & 0x3f)));
+    } else {
+        ref_put(r, (uint8_t)(0xf0 | cp >> 18));
+        ref_put(r, (uint8_t)(0x80 | (cp >> 12 & 0x3f)));
+        ref_put(r, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
+        ref_put(r, (uint8_t)(0x80 | (cp & 0x3f)));
+    }
+}
+
+static void ref_lone(jsref *r)
+{
+    if (r->high) {
+        r->invalid++;
+        ref_utf8(r, 0xfffd);
+        r->high = 0;
+    }
+}
+
+static int ref_hex(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static void ref_byte(jsref *r, uint8_t c)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    if (r->state == 3) {
+        int v = ref_hex(c);
+        if (v >= 0) {
+            r->cp = r->cp << 4 | (uint32_t)v;
+            if (++r->nhex < 4)
+                return;
+            r->state = 1;
+            if (r->cp >= 0xdc00 && r->cp <= 0xdfff) {
+                if (r->high)
+                    ref_utf8(r, 0x10000 + ((r->high - 0xd800) << 10) + (r->cp - 0xdc00));
+                else
+                    r->invalid++, ref_utf8(r, 0xfffd);
+                r->high = 0;
+            } else {
+                ref_lone(r);
+                if (r->cp >= 0xd800 && r->cp <= 0xdbff)
+                    r->high = r->cp;
+                else
+                    ref_utf8(r, r->cp);
+            }
+            return;
+        }
+        ref_lone(r);
+        r->invalid++;
+        ref_utf8(r, 0xfffd);
+        r->state = 1; /* and c is string text */
+    }
+    if (r->state == 0) {
+        ref_put(r, c);
+        if (c == '"')
+            r->state = 1;
+    } else if (r->state == 1) {
+        if (c == '\\') {
+            r->state = 2;
+            return;
+        }
+        ref_lone(r);
+        ref_put(r, c);
+        if (c == '"')
+            r->state = 0;
+    } else if (c == 'u') {
+        r->state = 3;
+        r->nhex = 0;
+        r->cp = 0;
+    } else {
+        ref_lone(r);
+        const char *e = c ? strchr(from, c) : NULL;
+        if (e) {
+            ref_put(r, (uint8_t)to[e - from]);
+        } else {
+            r->invalid++;
+            ref_put(r, '\\');
+            ref_put(r, c);
+        }
+        r->state = 1;
+    }
+}
+
+static void ref_finish(jsref *r)
+{
+    ref_lone(r);
+    if (r->state == 2)
+        r->invalid++, ref_put(r, '\\');
+    else if (r->state == 3)
+        r->invalid++, ref_utf8(r, 0xfffd);
+    r->state = 0;
+}
+
+/* Generated texts over the bytes escapes are made of: the decoder equals
+ * the byte-at-a-time model in output and in `invalid`, whole and split. */
+static void test_json_matches_bytewise_model(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "\"\\\\\\uudD8eEcC0aA9fnbtx/ zZ\x01\xff";
+    enum { LEN = 200 };
+    uint8_t in[LEN], model[3 * LEN + 8];
+    uint32_t st = 777;
+    for (int round = 0; round < 300; round++) {
+        size_t n = 1 + rnd(&st) % LEN;
+        for (size_t i = 0; i < n; i++)
+            in[i] = (uint8_t)alphabet[rnd(&st) % (sizeof(alphabet) - 1)];
+        jsref r = {.out = model};
+        for (size_t i = 0; i < n; i++)
+            ref_byte(&r, in[i]);
+        ref_finish(&r);
+        check_codec(C_JSON, in, n, model, r.n, r.invalid);
+    }
+}
+
 /* ---- one-shot decoders -------------------------------------------------- */
 
 #define ONE(fn, in, buf) fn((const uint8_t *)(in), sizeof(in) - 1, buf, sizeof(buf))
@@ -963,6 +1293,13 @@ int main(void)
         cmocka_unit_test(test_json_outside_strings_untouched),
         cmocka_unit_test(test_json_invalid_escapes),
         cmocka_unit_test(test_json_finish),
+        cmocka_unit_test(test_json_backslash_at_every_offset),
+        cmocka_unit_test(test_json_quote_at_every_offset),
+        cmocka_unit_test(test_json_backslash_outside_at_every_offset),
+        cmocka_unit_test(test_json_escape_split_across_feeds),
+        cmocka_unit_test(test_json_long_runs),
+        cmocka_unit_test(test_json_short_runs_fill_pieces),
+        cmocka_unit_test(test_json_matches_bytewise_model),
         cmocka_unit_test(test_hex_decode),
         cmocka_unit_test(test_base32_rfc4648_vectors),
         cmocka_unit_test(test_base32_unpadded_and_lower_case),
