@@ -17,6 +17,12 @@
  * never reads a clock. Work per call is bounded: a lookup is O(1) expected;
  * expiry releases at most `budget` flows per call.
  *
+ * Order: "least recently seen" below is exact for closed flows and, for
+ * open ones, exact to within the relink interval: the largest power of two
+ * microseconds within 1/64 of the idle time-out, at most 2^20 us (~1 s);
+ * 1 us, i.e. exact, for an idle time-out under 128 us. Only time-outs and
+ * evictions see that tolerance; flush releases in the exact order.
+ *
  * Memory: at most max_flows records; a new flow at the cap evicts the least
  * recently seen flow (closed ones first) and counts flow.evicted. With a
  * memcap, the table also keeps the bytes of its records plus the slot bytes
@@ -62,7 +68,7 @@ typedef struct lw_flow {
     /* table-private links; do not touch */
     struct lw_flow *hnext;
     struct lw_flow *lprev, *lnext;
-    uint32_t hash;
+    uint32_t seq; /* the table's lookup count at its last packet, modulo 2^32 */
     uint32_t mem; /* slot bytes declared with lw_flow_account(); fills the tail padding */
 } lw_flow;
 
@@ -109,7 +115,8 @@ void lw_flow_table_free(lw_flow_table *t);
  * Finds the flow of a decoded TCP/UDP packet, creating it when absent (at the
  * cap after evicting one). Sets *dir to the packet's direction and *created
  * when the flow is new; updates ts_last_us (which never moves backwards),
- * bytes and pkts from the packet and moves it to the most-recently-seen end.
+ * bytes and pkts from the packet and moves it to the most-recently-seen end
+ * (an open flow only when ts_last_us enters a later relink interval).
  * A pure SYN matching a closed TCP flow releases it (flow.tcp_reused) and
  * starts a new flow. Returns NULL only when memory for a record could not
  * be had (counted flow.alloc_failed).
@@ -136,11 +143,17 @@ uint64_t lw_flow_table_memuse(const lw_flow_table *t);
 /* Releases flows while flow.memuse exceeds the memcap (least recently seen
  * first, closed ones first; flow.memcap_evicted), then flows whose time-out
  * has passed at `now_us` (a flow idle for exactly its time-out has
- * expired), closed ones first; at most `budget` flows in all. Returns how
- * many were released. */
+ * expired), closed ones first; at most `budget` flows in all. Never early;
+ * an open flow may be released up to one relink interval late (when a flow
+ * seen later in the same interval is ahead of it). Returns how many were
+ * released. */
 size_t lw_flow_table_expire(lw_flow_table *t, uint64_t now_us, size_t budget);
 
-/* Releases every flow now (end of input), counted as flow.flushed. */
+/* Releases every flow now (end of input), counted as flow.flushed: the
+ * closed ones, then the open ones, each least recently seen first, by
+ * ts_last_us with ties in the order of their last packets (exactly: the
+ * relink interval does not apply). May allocate a temporary array for the
+ * sort; without it, list order is used. */
 void lw_flow_table_flush(lw_flow_table *t);
 
 /* Number of flows in the table. */
