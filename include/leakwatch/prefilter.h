@@ -44,4 +44,23 @@ void lw_prefilter_classify(lw_prefilter_impl impl, const uint8_t *buf, size_t nb
 void lw_prefilter_bytes(lw_prefilter_impl impl, const uint8_t *buf, size_t nblocks,
                         const uint8_t *set, size_t nset, uint64_t *out);
 
+/* Most byte sets one lw_prefilter_scan pass tests. */
+#define LW_PREFILTER_SETS_MAX 4
+
+typedef struct lw_prefilter_set {
+    uint8_t n; /* 1..LW_PREFILTER_SET_MAX */
+    uint8_t bytes[LW_PREFILTER_SET_MAX];
+} lw_prefilter_set;
+
+/*
+ * One pass over buf[0 .. 64 * nblocks) for everything the gate needs:
+ * digit[j] and (when upper is not NULL) upper[j] as lw_prefilter_classify
+ * gives them, and set_out[k][j] as lw_prefilter_bytes gives them for
+ * sets[k], k < nsets <= LW_PREFILTER_SETS_MAX. Each block is loaded once.
+ * impl must be resolved.
+ */
+void lw_prefilter_scan(lw_prefilter_impl impl, const uint8_t *buf, size_t nblocks, uint64_t *digit,
+                       uint64_t *upper, const lw_prefilter_set *sets, size_t nsets,
+                       uint64_t *const *set_out);
+
 #endif

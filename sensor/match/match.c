@@ -86,6 +86,7 @@ typedef struct gate {
     uint8_t joiners[LW_SIG_JOINERS_MAX];
     uint8_t lead[LW_SIG_JOINERS_MAX];
     uint16_t group;   /* its group, when it has no lead */
+    int8_t set;       /* its lead's byte set in lw_matcher.sets; -1: made on demand */
     uint8_t cls[256]; /* CLS_* bits of each byte value */
 } gate;
 
@@ -102,6 +103,7 @@ typedef struct gate {
  */
 typedef struct gate_group {
     uint8_t count, min, gap, njoiners;
+    int8_t set; /* its joiners' byte set in lw_matcher.sets; -1: made on demand */
     uint8_t joiners[LW_PREFILTER_SET_MAX];
 } gate_group;
 
@@ -119,6 +121,10 @@ struct lw_matcher {
     size_t ngroups;
     uint16_t width; /* widest gate */
     int letters;    /* some gate counts capitals */
+    bool popcnt;    /* the CPU has POPCNT */
+    /* byte sets the classifying pass tests along with the classes */
+    lw_prefilter_set sets[LW_PREFILTER_SETS_MAX];
+    size_t nsets;
     lw_prefilter_impl impl;
 };
 
@@ -141,12 +147,13 @@ struct lw_match_worker {
     size_t npending;
     pending pend[LW_PENDING];
     uint8_t seg[LW_GATE_BUF];
-    lw_prefilter_block blk[LW_GATE_BLOCKS];
-    /* one gate's masks: counted, joiners, lead bytes, run bytes; one zero
-     * block after the last so that bit arithmetic may look one block ahead */
-    uint64_t cnt[LW_GATE_BLOCKS + 1];
-    uint64_t join[LW_GATE_BLOCKS + 1];
-    uint64_t lead[LW_GATE_BLOCKS + 1];
+    /* the segment's masks, each with one zero block after the last so that
+     * bit arithmetic may look one block ahead: digits, digits and capitals,
+     * the matcher's byte sets, one more set made on demand, a group's runs */
+    uint64_t digit[LW_GATE_BLOCKS + 1];
+    uint64_t alnum[LW_GATE_BLOCKS + 1];
+    uint64_t setmask[LW_PREFILTER_SETS_MAX][LW_GATE_BLOCKS + 1];
+    uint64_t spare[LW_GATE_BLOCKS + 1];
     uint64_t run[LW_GATE_BLOCKS + 1];
     uint8_t mark[LW_GATE_BLOCKS];
 };
@@ -345,35 +352,59 @@ static int collect_gated(unsigned int id, unsigned long long from, unsigned long
 
 /* -------------------------------------------------------------- the gate */
 
+/*
+ * Everything from here to gate_mark() is inlined into gate_mark_body(),
+ * which is compiled twice: for CPUs with POPCNT and for any x86-64 (or
+ * other) CPU. Without -mpopcnt every __builtin_popcountll is a call into
+ * libgcc, and the gate counts bits in every block.
+ */
+#define GATE_INLINE static inline __attribute__((always_inline))
+
 /* Bit i of the result is bit i - g of the mask array a (block j), 1 <= g < 64. */
-static inline uint64_t bits_back(const uint64_t *a, size_t j, unsigned g)
+GATE_INLINE uint64_t bits_back(const uint64_t *a, size_t j, unsigned g)
 {
     return a[j] << g | (j ? a[j - 1] >> (64 - g) : 0);
 }
 
 /* Bit i of the result is bit i + g of a (block j); a[j + 1] must exist. */
-static inline uint64_t bits_ahead(const uint64_t *a, size_t j, unsigned g)
+GATE_INLINE uint64_t bits_ahead(const uint64_t *a, size_t j, unsigned g)
 {
     return a[j] >> g | a[j + 1] << (64 - g);
 }
 
-/* Bits set in x. Not __builtin_popcountll: without -mpopcnt (a generic
- * x86-64 build) that is a call into libgcc per word. */
-static inline unsigned popcount64(uint64_t x)
-{
-    x = x - (x >> 1 & 0x5555555555555555u);
-    x = (x & 0x3333333333333333u) + (x >> 2 & 0x3333333333333333u);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fu;
-    return (unsigned)((x * 0x0101010101010101u) >> 56);
-}
-
-static inline bool bit_at(const uint64_t *a, size_t i)
+GATE_INLINE bool bit_at(const uint64_t *a, size_t i)
 {
     return a[i / 64] >> (i % 64) & 1;
 }
 
+/* The first clear bit of a at or after i; a[] ends with a zero block at nb. */
+GATE_INLINE size_t next_clear(const uint64_t *a, size_t i)
+{
+    for (;;) {
+        uint64_t rest = ~a[i / 64] >> (i % 64);
+        if (rest)
+            return i + (size_t)__builtin_ctzll(rest);
+        i = (i / 64 + 1) * 64;
+    }
+}
+
+/* One past the last clear bit of a before i (0 when all are set). */
+GATE_INLINE size_t prev_clear_end(const uint64_t *a, size_t i)
+{
+    while (i > 0) {
+        size_t j = (i - 1) / 64, have = (i - 1) % 64 + 1; /* bits [64j, 64j + have) */
+        uint64_t clear = ~a[j];
+        if (have < 64)
+            clear &= ((uint64_t)1 << have) - 1;
+        if (clear)
+            return 64 * j + (size_t)(63 - __builtin_clzll(clear)) + 1;
+        i = 64 * j;
+    }
+    return 0;
+}
+
 /* Counted bytes in [s, e), one popcount a block. */
-static size_t count_bits(const uint64_t *a, size_t s, size_t e)
+GATE_INLINE size_t count_bits(const uint64_t *a, size_t s, size_t e)
 {
     size_t n = 0;
     while (s < e) {
@@ -382,14 +413,14 @@ static size_t count_bits(const uint64_t *a, size_t s, size_t e)
         uint64_t m = a[j] >> lo;
         if (hi - lo < 64)
             m &= ((uint64_t)1 << (hi - lo)) - 1;
-        n += popcount64(m);
+        n += (size_t)__builtin_popcountll(m);
         s = 64 * j + hi;
     }
     return n;
 }
 
 /* Marks the blocks holding bytes [s, e] of seg (e may be the padding). */
-static void mark_blocks(lw_match_worker *w, size_t s, size_t e, size_t nb)
+GATE_INLINE void mark_blocks(lw_match_worker *w, size_t s, size_t e, size_t nb)
 {
     size_t last = e / 64 < nb ? e / 64 : nb - 1;
     memset(w->mark + s / 64, 1, last - s / 64 + 1);
@@ -401,18 +432,16 @@ static void mark_blocks(lw_match_worker *w, size_t s, size_t e, size_t nb)
  * byte of the run or the delimiter right after its last counted byte.
  * Stops at `end` (<= tlen).
  */
-static size_t walk_run(lw_match_worker *w, const gate *g, size_t p, size_t end, size_t nb)
+GATE_INLINE size_t walk_run(lw_match_worker *w, const gate *g, size_t p, size_t end, size_t nb)
 {
-    size_t counted = 0, last = p, joiners = 0, i;
-    for (i = p; i < end; i++) {
+    size_t counted = 0, last = p, joiners = 0;
+    for (size_t i = p; i < end; i++) {
         uint8_t c = g->cls[w->seg[i]];
         if (c & CLS_COUNTED) {
             counted++;
             last = i;
             joiners = 0;
-        } else if ((c & CLS_JOINER) && ++joiners <= g->gap) {
-            continue;
-        } else {
+        } else if (!(c & CLS_JOINER) || ++joiners > g->gap) {
             break;
         }
     }
@@ -422,7 +451,7 @@ static size_t walk_run(lw_match_worker *w, const gate *g, size_t p, size_t end, 
 }
 
 /* Gate g's own runs inside [s, e), a run of its group. */
-static void gate_runs_within(lw_match_worker *w, const gate *g, size_t s, size_t e, size_t nb)
+GATE_INLINE void gate_runs_within(lw_match_worker *w, const gate *g, size_t s, size_t e, size_t nb)
 {
     size_t i = s;
     while (i < e) {
@@ -433,18 +462,32 @@ static void gate_runs_within(lw_match_worker *w, const gate *g, size_t s, size_t
     }
 }
 
-/* Gate g with a lead: runs start at a counted byte right after a lead byte. */
-static void gate_lead_runs(lw_match_worker *w, const gate *g, size_t tlen, size_t nb)
+/* The mask array of a prefilter byte set, computed with the classes when
+ * it is among the first LW_PREFILTER_SETS_MAX, else now into `spare`. */
+GATE_INLINE const uint64_t *set_mask(lw_match_worker *w, int set, const uint8_t *bytes, size_t n,
+                                     size_t nb, uint64_t *spare)
 {
-    const lw_matcher *m = w->m;
-    lw_prefilter_bytes(m->impl, w->seg, nb, g->lead, g->nlead, w->lead);
+    if (set >= 0)
+        return w->setmask[set];
+    lw_prefilter_bytes(w->m->impl, w->seg, nb, bytes, n, spare);
+    spare[nb] = 0;
+    return spare;
+}
+
+/* The counted-class masks of a count class (zero block at nb). */
+GATE_INLINE const uint64_t *count_mask(lw_match_worker *w, uint8_t count)
+{
+    return count == LW_SIG_COUNT_DIGITS ? w->digit : w->alnum;
+}
+
+/* Gate g with a lead: runs start at a counted byte right after a lead byte. */
+GATE_INLINE void gate_lead_runs(lw_match_worker *w, const gate *g, size_t tlen, size_t nb)
+{
+    const uint64_t *lead = set_mask(w, g->set, g->lead, g->nlead, nb, w->spare);
+    const uint64_t *cnt = count_mask(w, g->count);
     size_t done = 0;
     for (size_t j = 0; j < nb; j++) {
-        uint64_t starts = bits_back(w->lead, j, 1);
-        if (!starts)
-            continue;
-        starts &=
-            g->count == LW_SIG_COUNT_DIGITS ? w->blk[j].digit : w->blk[j].digit | w->blk[j].upper;
+        uint64_t starts = bits_back(lead, j, 1) & cnt[j];
         while (starts) {
             size_t p = 64 * j + (size_t)__builtin_ctzll(starts);
             starts &= starts - 1;
@@ -460,8 +503,8 @@ static void gate_lead_runs(lw_match_worker *w, const gate *g, size_t tlen, size_
  * with only joiners in between. Inlined with a constant gap by the caller,
  * so the shifts are constants.
  */
-static inline __attribute__((always_inline)) void
-link_joiners(uint64_t *run, const uint64_t *cnt, const uint64_t *join, size_t nb, unsigned gap)
+GATE_INLINE void link_joiners(uint64_t *run, const uint64_t *cnt, const uint64_t *join, size_t nb,
+                              unsigned gap)
 {
     for (size_t j = 0; j < nb; j++) {
         uint64_t linked = 0;
@@ -480,43 +523,45 @@ link_joiners(uint64_t *run, const uint64_t *cnt, const uint64_t *join, size_t nb
 }
 
 /*
- * The runs of group gr in seg[0 .. 64 * nb) holding at least gr->min
- * counted bytes; each is handed to the group's gates. w->cnt and w->join
- * hold the group's masks (zero block at nb).
+ * The runs of group gi in seg[0 .. 64 * nb) holding at least its min
+ * counted bytes; each is handed to the group's gates.
  */
-static void group_runs(lw_match_worker *w, size_t gi, size_t tlen, size_t nb)
+GATE_INLINE void group_runs(lw_match_worker *w, size_t gi, size_t tlen, size_t nb)
 {
     const lw_matcher *m = w->m;
     const gate_group *gr = &m->groups[gi];
     uint64_t *run = w->run;
-    const uint64_t *cnt = w->cnt, *join = w->join;
+    const uint64_t *cnt = count_mask(w, gr->count);
 
-    switch (gr->gap) {
-    case 0:
+    if (!gr->njoiners) {
         memcpy(run, cnt, nb * sizeof(run[0]));
-        break;
-    case 1:
-        link_joiners(run, cnt, join, nb, 1);
-        break;
-    case 2:
-        link_joiners(run, cnt, join, nb, 2);
-        break;
-    default:
-        link_joiners(run, cnt, join, nb, gr->gap);
-        break;
+    } else {
+        const uint64_t *join = set_mask(w, gr->set, gr->joiners, gr->njoiners, nb, w->spare);
+        switch (gr->gap) {
+        case 1:
+            link_joiners(run, cnt, join, nb, 1);
+            break;
+        case 2:
+            link_joiners(run, cnt, join, nb, 2);
+            break;
+        default:
+            link_joiners(run, cnt, join, nb, gr->gap);
+            break;
+        }
     }
     run[nb] = 0;
 
+    /* A run starts with a counted byte and has one at least every gap + 1
+     * bytes, so its first min counted bytes end within (min - 1) * (gap + 1)
+     * bytes of its start: when that is at most 64, a run starting in block
+     * j has them in blocks j and j + 1. */
     bool near = (size_t)(gr->min - 1) * (gr->gap + 1u) <= 64;
     size_t done = 0; /* runs before this byte were handled */
     for (size_t j = 0; j < nb; j++) {
-        /* A run starts with a counted byte and has one at least every
-         * gap + 1 bytes, so its first min counted bytes end within
-         * (min - 1) * (gap + 1) bytes of its start: when that is at most
-         * 64, a run starting in block j has them in blocks j and j + 1. */
         if (!run[j])
             continue;
-        if (near && popcount64(cnt[j]) + popcount64(cnt[j + 1]) < gr->min)
+        if (near &&
+            (size_t)(__builtin_popcountll(cnt[j]) + __builtin_popcountll(cnt[j + 1])) < gr->min)
             continue;
         /* bit i: run bytes [64j + i, 64j + i + min) all set */
         unsigned __int128 x = run[j] | (unsigned __int128)run[j + 1] << 64;
@@ -533,11 +578,7 @@ static void group_runs(lw_match_worker *w, size_t gi, size_t tlen, size_t nb)
             starts &= starts - 1;
             if (p < done)
                 continue;
-            size_t rs = p, re = p;
-            while (rs > 0 && bit_at(run, rs - 1))
-                rs--;
-            while (re < 64 * nb && bit_at(run, re))
-                re++;
+            size_t rs = prev_clear_end(run, p), re = next_clear(run, p);
             done = re;
             if (count_bits(cnt, rs, re) < gr->min)
                 continue;
@@ -553,28 +594,53 @@ static void group_runs(lw_match_worker *w, size_t gi, size_t tlen, size_t nb)
  * blocks where some gated report could end. A zero byte is neither counted
  * nor a joiner or lead (those are printable), so padding adds nothing.
  */
-static void gate_mark(lw_match_worker *w, size_t tlen, size_t nb)
+GATE_INLINE void gate_mark_body(lw_match_worker *w, size_t tlen, size_t nb)
 {
     const lw_matcher *m = w->m;
-    memset(w->seg + tlen, 0, nb * 64 - tlen);
-    lw_prefilter_classify(m->impl, w->seg, nb, m->letters, w->blk);
-    memset(w->mark, 0, nb);
-    for (size_t gi = 0; gi < m->ngroups; gi++) {
-        const gate_group *gr = &m->groups[gi];
-        for (size_t j = 0; j < nb; j++)
-            w->cnt[j] = gr->count == LW_SIG_COUNT_DIGITS ? w->blk[j].digit
-                                                         : w->blk[j].digit | w->blk[j].upper;
-        w->cnt[nb] = 0;
-        if (gr->njoiners)
-            lw_prefilter_bytes(m->impl, w->seg, nb, gr->joiners, gr->njoiners, w->join);
-        else
-            memset(w->join, 0, nb * sizeof(w->join[0]));
-        w->join[nb] = 0;
-        group_runs(w, gi, tlen, nb);
+    uint64_t *sets[LW_PREFILTER_SETS_MAX];
+    for (size_t k = 0; k < m->nsets; k++) {
+        sets[k] = w->setmask[k];
+        w->setmask[k][nb] = 0;
     }
+    memset(w->seg + tlen, 0, nb * 64 - tlen);
+    lw_prefilter_scan(m->impl, w->seg, nb, w->digit, m->letters ? w->alnum : NULL, m->sets,
+                      m->nsets, sets);
+    w->digit[nb] = 0;
+    if (m->letters) {
+        for (size_t j = 0; j < nb; j++)
+            w->alnum[j] |= w->digit[j];
+        w->alnum[nb] = 0;
+    }
+    memset(w->mark, 0, nb);
+    for (size_t gi = 0; gi < m->ngroups; gi++)
+        group_runs(w, gi, tlen, nb);
     for (size_t k = 0; k < m->ngates; k++)
         if (m->gates[k].nlead)
             gate_lead_runs(w, &m->gates[k], tlen, nb);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("popcnt"))) static void gate_mark_popcnt(lw_match_worker *w, size_t tlen,
+                                                               size_t nb)
+{
+    gate_mark_body(w, tlen, nb);
+}
+#endif
+
+static void gate_mark_portable(lw_match_worker *w, size_t tlen, size_t nb)
+{
+    gate_mark_body(w, tlen, nb);
+}
+
+static void gate_mark(lw_match_worker *w, size_t tlen, size_t nb)
+{
+#if defined(__x86_64__)
+    if (w->m->popcnt) {
+        gate_mark_popcnt(w, tlen, nb);
+        return;
+    }
+#endif
+    gate_mark_portable(w, tlen, nb);
 }
 
 static void gate_run(lw_match_worker *w, const hs_database_t *db, gate_scan *g, size_t lo,
@@ -633,9 +699,17 @@ static void gate_segment(lw_match_worker *w, scan_view *v, uint64_t off0, size_t
 static void copy_view(const scan_view *v, uint64_t from, size_t n, uint8_t *dst)
 {
     size_t i = 0;
-    while (i < n && from + i < v->base) {
-        dst[i] = (uint8_t)byte_at(v, from + i);
-        i++;
+    if (from < v->base) {
+        uint64_t back = v->base - from;
+        /* callers never reach past the history; zeros if they did */
+        size_t missing = back > v->history_len ? (size_t)(back - v->history_len) : 0;
+        if (missing > n)
+            missing = n;
+        memset(dst, 0, missing);
+        i = missing;
+        size_t take = (size_t)(back - missing) < n - i ? (size_t)(back - missing) : n - i;
+        memcpy(dst + i, v->history + v->history_len - (back - missing), take);
+        i += take;
     }
     if (i < n)
         memcpy(dst + i, v->data + (from + i - v->base), n - i);
@@ -821,6 +895,34 @@ static void assign_group(lw_matcher *m, gate *g)
     g->group = (uint16_t)m->ngroups++;
 }
 
+/* The index in m->sets of the byte set bytes[0 .. n), added if there is
+ * room; -1 when there is none (the gate then makes that mask on demand). */
+static int8_t find_set(lw_matcher *m, const uint8_t *bytes, uint8_t n)
+{
+    for (size_t k = 0; k < m->nsets; k++)
+        if (m->sets[k].n == n && memcmp(m->sets[k].bytes, bytes, n) == 0)
+            return (int8_t)k;
+    if (m->nsets == LW_PREFILTER_SETS_MAX)
+        return -1;
+    m->sets[m->nsets].n = n;
+    memcpy(m->sets[m->nsets].bytes, bytes, n);
+    return (int8_t)m->nsets++;
+}
+
+/* Gives every group's joiners and every lead its byte set. */
+static void assign_sets(lw_matcher *m)
+{
+    for (size_t i = 0; i < m->ngroups; i++)
+        m->groups[i].set =
+            m->groups[i].njoiners ? find_set(m, m->groups[i].joiners, m->groups[i].njoiners) : -1;
+    for (size_t i = 0; i < m->ngates; i++)
+        m->gates[i].set = m->gates[i].nlead ? find_set(m, m->gates[i].lead, m->gates[i].nlead) : -1;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    m->popcnt = __builtin_cpu_supports("popcnt");
+#endif
+}
+
 int lw_matcher_compile(const lw_signature_set *set, lw_matcher **out, char *err, size_t errlen)
 {
     return lw_matcher_compile_opts(set, NULL, out, err, errlen);
@@ -870,6 +972,7 @@ int lw_matcher_compile_opts(const lw_signature_set *set, const lw_match_opts *op
         if (!g->nlead)
             assign_group(m, g);
     }
+    assign_sets(m);
     if (nplain) {
         rc = compile_db(set, plain, nplain, EXPR_FULL, HS_MODE_STREAM, &m->stream_db, err, errlen);
         if (rc)

@@ -129,6 +129,34 @@ __attribute__((target("avx2"))) static void classify_avx2(const uint8_t *buf, si
         out[j].upper = letters ? mask32(a, 'A', 26) | mask32(b, 'A', 26) << 32 : 0;
     }
 }
+__attribute__((target("avx2"))) static void scan_avx2(const uint8_t *buf, size_t nblocks,
+                                                      uint64_t *digit, uint64_t *upper,
+                                                      const lw_prefilter_set *sets, size_t nsets,
+                                                      uint64_t *const *set_out)
+{
+    __m256i want[LW_PREFILTER_SETS_MAX][LW_PREFILTER_SET_MAX];
+    for (size_t k = 0; k < nsets; k++)
+        for (size_t b = 0; b < sets[k].n; b++)
+            want[k][b] = _mm256_set1_epi8((char)sets[k].bytes[b]);
+    for (size_t j = 0; j < nblocks; j++) {
+        const uint8_t *p = buf + 64 * j;
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+        digit[j] = mask32(a, '0', 10) | mask32(b, '0', 10) << 32;
+        if (upper)
+            upper[j] = mask32(a, 'A', 26) | mask32(b, 'A', 26) << 32;
+        for (size_t k = 0; k < nsets; k++) {
+            __m256i ha = _mm256_cmpeq_epi8(a, want[k][0]), hb = _mm256_cmpeq_epi8(b, want[k][0]);
+            for (size_t q = 1; q < sets[k].n; q++) {
+                ha = _mm256_or_si256(ha, _mm256_cmpeq_epi8(a, want[k][q]));
+                hb = _mm256_or_si256(hb, _mm256_cmpeq_epi8(b, want[k][q]));
+            }
+            set_out[k][j] = (uint64_t)(uint32_t)_mm256_movemask_epi8(ha) |
+                            (uint64_t)(uint32_t)_mm256_movemask_epi8(hb) << 32;
+        }
+    }
+}
+
 #endif
 
 lw_prefilter_impl lw_prefilter_resolve(lw_prefilter_impl want)
@@ -179,4 +207,28 @@ void lw_prefilter_bytes(lw_prefilter_impl impl, const uint8_t *buf, size_t nbloc
 #endif
     (void)impl;
     bytes_scalar(buf, nblocks, set, nset, out);
+}
+
+void lw_prefilter_scan(lw_prefilter_impl impl, const uint8_t *buf, size_t nblocks, uint64_t *digit,
+                       uint64_t *upper, const lw_prefilter_set *sets, size_t nsets,
+                       uint64_t *const *set_out)
+{
+    if (nsets > LW_PREFILTER_SETS_MAX)
+        nsets = LW_PREFILTER_SETS_MAX; /* the caller's promise; never overrun want[] */
+#if LW_HAVE_X86
+    if (impl == LW_PREFILTER_AVX2) {
+        scan_avx2(buf, nblocks, digit, upper, sets, nsets, set_out);
+        return;
+    }
+#endif
+    /* the portable and SSE2 ways: one pass per output, in L1 */
+    for (size_t j = 0; j < nblocks; j++) {
+        lw_prefilter_block blk;
+        lw_prefilter_classify(impl, buf + 64 * j, 1, upper != NULL, &blk);
+        digit[j] = blk.digit;
+        if (upper)
+            upper[j] = blk.upper;
+    }
+    for (size_t k = 0; k < nsets; k++)
+        lw_prefilter_bytes(impl, buf, nblocks, sets[k].bytes, sets[k].n, set_out[k]);
 }

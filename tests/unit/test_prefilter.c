@@ -661,6 +661,39 @@ static void test_byte_sets_agree(void **state)
     }
 }
 
+/* One pass over classes and sets gives what the separate calls give. */
+static void test_scan_agrees_with_separate_calls(void **state)
+{
+    (void)state;
+    uint8_t buf[64 * 40];
+    uint64_t r = 4242;
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = i < 256 ? (uint8_t)i : (uint8_t)rng_next(&r);
+    memcpy(buf + 2048 - 5, "+1 (415) 555-0123", 17);
+    lw_prefilter_set sets[LW_PREFILTER_SETS_MAX] = {
+        {5, {' ', '.', '-', '(', ')'}}, {1, {'+'}}, {1, {' '}}, {8, {0, 1, 2, 3, 4, 5, 6, 0xff}}};
+    lw_prefilter_block want[40];
+    lw_prefilter_classify(LW_PREFILTER_SCALAR, buf, 40, 1, want);
+    for (int impl = LW_PREFILTER_SCALAR; impl <= LW_PREFILTER_AVX2; impl++) {
+        lw_prefilter_impl got = lw_prefilter_resolve((lw_prefilter_impl)impl);
+        for (size_t nsets = 0; nsets <= LW_PREFILTER_SETS_MAX; nsets++) {
+            uint64_t digit[40], upper[40], masks[LW_PREFILTER_SETS_MAX][40], one[40];
+            uint64_t *outs[LW_PREFILTER_SETS_MAX] = {masks[0], masks[1], masks[2], masks[3]};
+            lw_prefilter_scan(got, buf, 40, digit, nsets % 2 ? NULL : upper, sets, nsets, outs);
+            for (int j = 0; j < 40; j++) {
+                assert_true(digit[j] == want[j].digit);
+                if (nsets % 2 == 0)
+                    assert_true(upper[j] == want[j].upper);
+            }
+            for (size_t k = 0; k < nsets; k++) {
+                lw_prefilter_bytes(LW_PREFILTER_SCALAR, buf, 40, sets[k].bytes, sets[k].n, one);
+                for (int j = 0; j < 40; j++)
+                    assert_true(masks[k][j] == one[j]);
+            }
+        }
+    }
+}
+
 static void test_resolve_never_auto(void **state)
 {
     (void)state;
@@ -831,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_broken_promise_loses_values),
         cmocka_unit_test(test_classifiers_agree),
         cmocka_unit_test(test_byte_sets_agree),
+        cmocka_unit_test(test_scan_agrees_with_separate_calls),
         cmocka_unit_test(test_resolve_never_auto),
         cmocka_unit_test(test_prefilter_field_parsed),
         cmocka_unit_test(test_prefilter_field_errors),
