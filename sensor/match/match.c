@@ -88,6 +88,13 @@ typedef struct gate {
     uint16_t group;   /* its group, when it has no lead */
     int8_t set;       /* its lead's byte set in lw_matcher.sets; -1: made on demand */
     uint8_t cls[256]; /* CLS_* bits of each byte value */
+    /* its own block databases: (?:R)[^B], and (?:R)(?:[^B]|\z) for a
+     * datagram's last stretch. One pattern scans a short stretch several
+     * times faster than all gated ones together (the per-call set-up of a
+     * block scan grows with the database), and a gate's stretches can
+     * only hold its own reports. */
+    hs_database_t *db;
+    hs_database_t *full_db;
 } gate;
 
 #define CLS_COUNTED 1u
@@ -109,11 +116,9 @@ typedef struct gate_group {
 
 struct lw_matcher {
     const lw_signature_set *set;
-    hs_database_t *stream_db;    /* ungated signatures; NULL when there are none */
-    hs_database_t *block_db;     /* ungated signatures, for datagrams */
-    hs_database_t *gate_db;      /* gated: (?:R)[^B] */
-    hs_database_t *gate_full_db; /* gated: (?:R)(?:[^B]|\z), a datagram's last run */
-    hs_database_t *gate_eod_db;  /* gated: (?:R)\z, at the end of an item */
+    hs_database_t *stream_db;   /* ungated signatures; NULL when there are none */
+    hs_database_t *block_db;    /* ungated signatures, for datagrams */
+    hs_database_t *gate_eod_db; /* all gated: (?:R)\z, at the end of an item */
     size_t stream_size;
     gate *gates;
     size_t ngates;
@@ -155,7 +160,10 @@ struct lw_match_worker {
     uint64_t setmask[LW_PREFILTER_SETS_MAX][LW_GATE_BLOCKS + 1];
     uint64_t spare[LW_GATE_BLOCKS + 1];
     uint64_t run[LW_GATE_BLOCKS + 1];
-    uint8_t mark[LW_GATE_BLOCKS];
+    uint8_t mark[LW_GATE_BLOCKS]; /* some gate marked the block */
+    uint8_t *gmark;               /* [ngates][LW_GATE_BLOCKS]: gate k marked it */
+    uint16_t *marked;             /* the gates that marked some block, in order */
+    size_t nmarked;
 };
 
 struct lw_match_stream {
@@ -419,10 +427,15 @@ GATE_INLINE size_t count_bits(const uint64_t *a, size_t s, size_t e)
     return n;
 }
 
-/* Marks the blocks holding bytes [s, e] of seg (e may be the padding). */
-GATE_INLINE void mark_blocks(lw_match_worker *w, size_t s, size_t e, size_t nb)
+/* Marks for gate g the blocks holding bytes [s, e] of seg (e may be the padding). */
+GATE_INLINE void mark_blocks(lw_match_worker *w, const gate *g, size_t s, size_t e, size_t nb)
 {
+    size_t k = (size_t)(g - w->m->gates);
+    uint8_t *gm = w->gmark + k * LW_GATE_BLOCKS;
     size_t last = e / 64 < nb ? e / 64 : nb - 1;
+    if (!memchr(gm, 1, nb))
+        w->marked[w->nmarked++] = (uint16_t)k;
+    memset(gm + s / 64, 1, last - s / 64 + 1);
     memset(w->mark + s / 64, 1, last - s / 64 + 1);
 }
 
@@ -446,7 +459,7 @@ GATE_INLINE size_t walk_run(lw_match_worker *w, const gate *g, size_t p, size_t 
         }
     }
     if (counted >= g->min)
-        mark_blocks(w, p, last + 1, nb);
+        mark_blocks(w, g, p, last + 1, nb);
     return last + 1;
 }
 
@@ -612,6 +625,9 @@ GATE_INLINE void gate_mark_body(lw_match_worker *w, size_t tlen, size_t nb)
         w->alnum[nb] = 0;
     }
     memset(w->mark, 0, nb);
+    for (size_t i = 0; i < w->nmarked; i++)
+        memset(w->gmark + (size_t)w->marked[i] * LW_GATE_BLOCKS, 0, LW_GATE_BLOCKS);
+    w->nmarked = 0;
     for (size_t gi = 0; gi < m->ngroups; gi++)
         group_runs(w, gi, tlen, nb);
     for (size_t k = 0; k < m->ngates; k++)
@@ -665,33 +681,37 @@ static void gate_segment(lw_match_worker *w, scan_view *v, uint64_t off0, size_t
     size_t nb = (tlen + 63) / 64;
     size_t W = m->width;
     gate_mark(w, tlen, nb);
-    gate_scan g = {v, off0, 0, 0, 0};
-    size_t run_lo = 0, run_hi = 0; /* scan [run_lo, run_hi) taking [g.acc_lo, g.acc_hi] */
-    int open = 0;
-    for (size_t j = ctx / 64; j <= nb; j++) {
-        if (j < nb && w->mark[j]) {
-            size_t to_lo = 64 * j + 1 > ctx + 1 ? 64 * j + 1 : ctx + 1;
-            size_t to_hi = 64 * (j + 1) < tlen ? 64 * (j + 1) : tlen;
-            size_t lo = to_lo > W + 1 ? to_lo - 1 - W : 0;
-            if (open && lo <= run_hi) {
+    for (size_t i = 0; i < w->nmarked; i++) {
+        const gate *gt = &m->gates[w->marked[i]];
+        const uint8_t *mark = w->gmark + (size_t)w->marked[i] * LW_GATE_BLOCKS;
+        gate_scan g = {v, off0, 0, 0, 0};
+        size_t run_lo = 0, run_hi = 0; /* scan [run_lo, run_hi) taking [g.acc_lo, g.acc_hi] */
+        int open = 0;
+        for (size_t j = ctx / 64; j <= nb; j++) {
+            if (j < nb && mark[j]) {
+                size_t to_lo = 64 * j + 1 > ctx + 1 ? 64 * j + 1 : ctx + 1;
+                size_t to_hi = 64 * (j + 1) < tlen ? 64 * (j + 1) : tlen;
+                size_t lo = to_lo > W + 1 ? to_lo - 1 - W : 0;
+                if (open && lo <= run_hi) {
+                    run_hi = to_hi;
+                    g.acc_hi = to_hi;
+                    continue;
+                }
+                if (open)
+                    gate_run(w, gt->db, &g, run_lo, run_hi);
+                open = 1;
+                run_lo = lo;
                 run_hi = to_hi;
+                g.acc_lo = to_lo;
                 g.acc_hi = to_hi;
                 continue;
             }
-            if (open)
-                gate_run(w, m->gate_db, &g, run_lo, run_hi);
-            open = 1;
-            run_lo = lo;
-            run_hi = to_hi;
-            g.acc_lo = to_lo;
-            g.acc_hi = to_hi;
-            continue;
+            if (!open)
+                continue;
+            /* Only a datagram's stretch that reaches its end may end with \z. */
+            gate_run(w, at_end && run_hi == tlen ? gt->full_db : gt->db, &g, run_lo, run_hi);
+            open = 0;
         }
-        if (!open)
-            continue;
-        /* Only a datagram's run that reaches its end may end with \z. */
-        gate_run(w, at_end && run_hi == tlen ? m->gate_full_db : m->gate_db, &g, run_lo, run_hi);
-        open = 0;
     }
 }
 
@@ -983,14 +1003,16 @@ int lw_matcher_compile_opts(const lw_signature_set *set, const lw_match_opts *op
         if (hs_stream_size(m->stream_db, &m->stream_size) != HS_SUCCESS)
             m->stream_size = 0;
     }
-    if (m->ngates) {
-        rc = compile_db(set, gated, m->ngates, EXPR_DELIM, HS_MODE_BLOCK, &m->gate_db, err, errlen);
+    for (size_t k = 0; k < m->ngates; k++) {
+        rc = compile_db(set, &gated[k], 1, EXPR_DELIM, HS_MODE_BLOCK, &m->gates[k].db, err, errlen);
         if (rc)
             goto fail;
-        rc = compile_db(set, gated, m->ngates, EXPR_FULL, HS_MODE_BLOCK, &m->gate_full_db, err,
+        rc = compile_db(set, &gated[k], 1, EXPR_FULL, HS_MODE_BLOCK, &m->gates[k].full_db, err,
                         errlen);
         if (rc)
             goto fail;
+    }
+    if (m->ngates) {
         rc = compile_db(set, gated, m->ngates, EXPR_EOD, HS_MODE_BLOCK, &m->gate_eod_db, err,
                         errlen);
         if (rc)
@@ -1012,8 +1034,10 @@ void lw_matcher_free(lw_matcher *m)
         return;
     hs_free_database(m->stream_db);
     hs_free_database(m->block_db);
-    hs_free_database(m->gate_db);
-    hs_free_database(m->gate_full_db);
+    for (size_t k = 0; m->gates && k < m->ngates; k++) {
+        hs_free_database(m->gates[k].db);
+        hs_free_database(m->gates[k].full_db);
+    }
     hs_free_database(m->gate_eod_db);
     free(m->gates);
     free(m->groups);
@@ -1042,10 +1066,22 @@ lw_match_worker *lw_match_worker_new(const lw_matcher *m)
         free(w);
         return NULL;
     }
-    const hs_database_t *dbs[] = {m->stream_db, m->block_db, m->gate_db, m->gate_full_db,
-                                  m->gate_eod_db};
+    w->gmark = calloc(m->ngates ? m->ngates : 1, LW_GATE_BLOCKS);
+    w->marked = calloc(m->ngates ? m->ngates : 1, sizeof(*w->marked));
+    if (!w->gmark || !w->marked) {
+        lw_match_worker_free(w);
+        return NULL;
+    }
+    const hs_database_t *dbs[] = {m->stream_db, m->block_db, m->gate_eod_db};
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         if (dbs[i] && hs_alloc_scratch(dbs[i], &w->scratch) != HS_SUCCESS) {
+            lw_match_worker_free(w);
+            return NULL;
+        }
+    }
+    for (size_t k = 0; k < m->ngates; k++) {
+        if (hs_alloc_scratch(m->gates[k].db, &w->scratch) != HS_SUCCESS ||
+            hs_alloc_scratch(m->gates[k].full_db, &w->scratch) != HS_SUCCESS) {
             lw_match_worker_free(w);
             return NULL;
         }
@@ -1059,6 +1095,8 @@ void lw_match_worker_free(lw_match_worker *w)
         return;
     hs_free_scratch(w->scratch);
     free(w->block_copy);
+    free(w->gmark);
+    free(w->marked);
     free(w);
 }
 
