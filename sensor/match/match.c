@@ -380,11 +380,6 @@ GATE_INLINE uint64_t bits_ahead(const uint64_t *a, size_t j, unsigned g)
     return a[j] >> g | a[j + 1] << (64 - g);
 }
 
-GATE_INLINE bool bit_at(const uint64_t *a, size_t i)
-{
-    return a[i / 64] >> (i % 64) & 1;
-}
-
 /* The first clear bit of a at or after i; a[] ends with a zero block at nb. */
 GATE_INLINE size_t next_clear(const uint64_t *a, size_t i)
 {
