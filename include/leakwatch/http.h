@@ -115,7 +115,18 @@ void lw_http_free(lw_http *h, const lw_app_sink *sink);
  * allocation with the allocator's overhead (16 bytes); the inflate objects
  * of a body being decoded are not included. It changes only inside the
  * calls above (lines grow and are released, a body's multipart levels come
- * and go), so a caller reads it after each call. */
+ * and go); lw_http_mem_changed() tells when. */
 size_t lw_http_footprint(const lw_http *h);
+
+/* True when lw_http_footprint() may differ from what it was when this last
+ * returned true (or, the first time, since lw_http_new); clears the mark.
+ * A caller that declares the footprint reads it only then: most feeds of a
+ * connection allocate nothing and leave it as it was. False for NULL. */
+bool lw_http_mem_changed(lw_http *h);
+
+/* A hint, no effect on results: starts loading the state lw_http_feed()
+ * reads first for direction dir, so that a caller which knows the next
+ * feed early can overlap the cache misses with other work. */
+void lw_http_prefetch(const lw_http *h, int dir);
 
 #endif

@@ -483,6 +483,7 @@ bool lw_http_line_reserve(http_dir *d, size_t need)
         return false;
     d->line = p;
     d->line_cap = (uint32_t)cap;
+    d->h->mem_changed = true;
     return true;
 }
 
@@ -497,6 +498,7 @@ static void line_release_idle(http_dir *d)
     free(d->line);
     d->line = NULL;
     d->line_cap = 0;
+    d->h->mem_changed = true;
 }
 
 http_ext *lw_http_ext(http_dir *d)
@@ -507,8 +509,10 @@ http_ext *lw_http_ext(http_dir *d)
     if (n > HTTP_ENC_MAX)
         n = HTTP_ENC_MAX;
     d->ext = calloc(1, sizeof(http_ext) + n * sizeof(http_layer));
-    if (d->ext)
+    if (d->ext) {
         d->ext->nlayer_max = (uint8_t)n;
+        d->h->mem_changed = true;
+    }
     return d->ext;
 }
 
@@ -820,6 +824,7 @@ lw_http *lw_http_new(const lw_app_limits *lim, uint64_t *counters)
     h->lim = lim;
     h->ctr = counters;
     h->max_line = ml;
+    h->mem_changed = true;
     for (int i = 0; i < 2; i++) {
         http_dir *d = &h->d[i];
         d->h = h;
@@ -905,6 +910,25 @@ void lw_http_gap(lw_http *h, int dir, const lw_app_sink *sink)
     lw_http_item_end(d); /* content after the gap never joins content before it */
     line_release_idle(d);
     h->sink = NULL;
+}
+
+bool lw_http_mem_changed(lw_http *h)
+{
+    if (!h || !h->mem_changed)
+        return false;
+    h->mem_changed = false;
+    return true;
+}
+
+void lw_http_prefetch(const lw_http *h, int dir)
+{
+    /* the parser's head (sink, limits, counters) and the direction's
+     * framing state up to its body pipeline: what every feed reads first */
+    const http_dir *d = &h->d[dir & 1];
+    __builtin_prefetch(h, 1);
+    __builtin_prefetch(d, 1);
+    __builtin_prefetch((const uint8_t *)d + 64, 1);
+    __builtin_prefetch((const uint8_t *)d + 128, 1);
 }
 
 size_t lw_http_footprint(const lw_http *h)

@@ -632,7 +632,10 @@ static void body_free(http_dir *d)
         lw_inflate_free(d->ext->layer[i].z);
         memset(&d->ext->layer[i], 0, sizeof(d->ext->layer[i]));
     }
-    free(b->mp);
+    if (b->mp) {
+        free(b->mp);
+        d->h->mem_changed = true;
+    }
     memset(b, 0, sizeof(*b));
 }
 
@@ -710,6 +713,7 @@ void lw_http_body_begin(http_dir *d)
             break;
         }
         b->mp_depth = (uint8_t)depth;
+        d->h->mem_changed = true;
         mp_init(d, 0, d->ext->boundary, d->blen);
         break;
     }

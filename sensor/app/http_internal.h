@@ -18,7 +18,10 @@
  * A body that needs them adds inflate objects (one per encoding layer) and
  * a multipart level stack; both are freed when the body ends, is
  * abandoned, or the parser is freed. lw_http_footprint() counts all of it
- * but the inflate objects, each allocation with the allocator's overhead.
+ * but the inflate objects, each allocation with the allocator's overhead;
+ * every place that changes one of those allocations sets h->mem_changed,
+ * so that a caller need not recount after each call (test_http_mem.c
+ * checks that no change goes unflagged).
  */
 #ifndef LEAKWATCH_HTTP_INTERNAL_H
 #define LEAKWATCH_HTTP_INTERNAL_H
@@ -181,6 +184,10 @@ struct lw_http {
     const lw_app_sink *sink; /* valid during a call */
     uint32_t max_line;
     bool upgraded;
+    /* the footprint changed since lw_http_mem_changed() last said so: set
+     * wherever an allocation counted by lw_http_footprint() is made, grown
+     * or freed (it sits in what was padding: the struct keeps its size) */
+    bool mem_changed;
     uint8_t fifo_head, fifo_n;
     uint8_t fifo[HTTP_FIFO_MAX / 4]; /* 2 bits per request: its enum http_method */
     http_dir d[2];

@@ -24,6 +24,7 @@
  * remembered (bounded table, 60 s of packet time) and the connection, when
  * it comes, is labelled ftp-data and scanned raw.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,7 +271,9 @@ static size_t decoder_footprint(const flow_app *fa)
 
 /* Declares a change in the decoder's size (HTTP line buffers grow and are
  * released, its body tables appear) to the flow table, which evicts beyond
- * flow.memcap. Called after each call into the decoder that may change it. */
+ * flow.memcap. Called after each call into the decoder that may change it;
+ * after an HTTP feed only when the decoder says its footprint changed
+ * (lw_http_mem_changed), since most feeds allocate nothing. */
 static void account_decoder(lw_engine *e, lw_flow *f, flow_app *fa)
 {
     size_t now = fa->decoder == LW_APP_UNKNOWN ? 0 : decoder_footprint(fa);
@@ -418,7 +421,10 @@ void eng_on_stream_bytes(void *arg, int dir, const uint8_t *data, size_t len, bo
             lw_http_feed(fa->d.http, dir, data, len, inspect, &sink);
             if (lw_http_passthrough(fa->d.http, dir))
                 fa->raw[dir] = true;
-            account_decoder(e, f, fa);
+            if (lw_http_mem_changed(fa->d.http))
+                account_decoder(e, f, fa);
+            /* what flow.memcap holds for the decoder is what it holds */
+            assert(fa->decoder_mem == decoder_footprint(fa));
             return;
         case LW_APP_SMTP:
             if (lw_smtp_encrypted(fa->d.smtp)) {

@@ -10,7 +10,10 @@
  * body, then kept). These tests look inside through http_internal.h and
  * check lw_http_footprint(), which flow.memcap relies on, against what is
  * allocated at each step. The request FIFO packs a method in 2 bits: a
- * long pipelined run of HEAD and GET must stay in step.
+ * long pipelined run of HEAD and GET must stay in step. The engine reads
+ * the footprint only when lw_http_mem_changed() says so: a varied script,
+ * fed in pieces of several sizes, checks after every call that no change
+ * of the footprint goes unmarked.
  *
  * The bodies hold no personal data; nothing here prints content.
  */
@@ -410,6 +413,129 @@ static void test_packed_fifo_connect_in_any_slot(void **state)
     assert_int_equal(fx->ctr[LW_HTTP_CTR_UPGRADE], 10);
 }
 
+/* ---- the change mark the engine relies on ------------------------------------------ */
+
+static void test_mem_changed_once_after_new(void **state)
+{
+    fixture *fx = *state;
+    assert_true(lw_http_mem_changed(fx->h)); /* the decoder itself appeared */
+    assert_false(lw_http_mem_changed(fx->h));
+    assert_false(lw_http_mem_changed(NULL));
+}
+
+static void test_mem_changed_quiet_on_warm_connection(void **state)
+{
+    fixture *fx = *state;
+    /* twice a request: the line buffer is then kept, later ones allocate nothing */
+    feed(fx, LW_DIR_TOSERVER, REQ, true);
+    feed(fx, LW_DIR_TOSERVER, REQ, true);
+    assert_true(lw_http_mem_changed(fx->h));
+    size_t fp = lw_http_footprint(fx->h);
+    for (int i = 0; i < 20; i++) {
+        feed(fx, LW_DIR_TOSERVER, REQ, true);
+        assert_false(lw_http_mem_changed(fx->h));
+    }
+    assert_int_equal(lw_http_footprint(fx->h), fp);
+}
+
+/*
+ * The engine declares the footprint to flow.memcap only when the mark is
+ * set: that is exact only if every change of lw_http_footprint() sets it.
+ * This plays a varied script (pipelined messages, a line that grows the
+ * buffer, a gzip body, a multipart body, chunks, a broken start line, a gap,
+ * a tunnel) in pieces of several sizes and checks, after every call, that
+ * the value declared the engine's way equals the real footprint.
+ */
+typedef struct step {
+    int dir;
+    const uint8_t *p;
+    size_t n;
+    bool gap; /* lw_http_gap instead of a feed */
+} step;
+
+static void play_checked(fixture *fx, const step *steps, size_t nsteps, size_t piece,
+                         unsigned *changes, unsigned *calls)
+{
+    size_t declared = 0;
+    for (size_t i = 0; i < nsteps; i++) {
+        const step *st = &steps[i];
+        size_t off = 0;
+        do {
+            size_t n = st->n - off < piece ? st->n - off : piece;
+            if (st->gap)
+                lw_http_gap(fx->h, st->dir, &fx->sink);
+            else
+                feed_n(fx, st->dir, st->p + off, n, true);
+            off += n;
+            (*calls)++;
+            if (lw_http_mem_changed(fx->h)) {
+                declared = lw_http_footprint(fx->h);
+                (*changes)++;
+            }
+            assert_int_equal(declared, lw_http_footprint(fx->h));
+        } while (off < st->n);
+    }
+}
+
+#define S(d, str)                                                                                  \
+    {                                                                                              \
+        (d), (const uint8_t *)(str), sizeof(str) - 1, false                                        \
+    }
+
+static void test_mem_changed_covers_every_change(void **state)
+{
+    fixture *fx = *state;
+    uint8_t gz[1024];
+    size_t gzn = gzip_response(plain_text, gz, sizeof(gz));
+    char mp[512];
+    int k = snprintf(mp, sizeof(mp), MP_HEAD "%s", strlen(MP_BODY), MP_BODY);
+    assert_true(k > 0 && (size_t)k < sizeof(mp));
+    char longline[900];
+    memset(longline, 'a', sizeof(longline));
+    memcpy(longline, "X-Long: ", 8);
+    memcpy(longline + sizeof(longline) - 2, "\r\n", 2);
+    char toolong[1500];
+    memset(toolong, 'b', sizeof(toolong));
+    memcpy(toolong, "X-Over: ", 8);
+    memcpy(toolong + sizeof(toolong) - 2, "\r\n", 2);
+    const step steps[] = {
+        S(0, REQ),
+        S(1, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+        S(0, "POST /f HTTP/1.1\r\nHost: a\r\n"),
+        {0, (const uint8_t *)longline, sizeof(longline), false},
+        {0, (const uint8_t *)toolong, sizeof(toolong), false},
+        S(0, "Content-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"a\":\"b\"}"),
+        {1, gz, gzn, false},
+        {0, (const uint8_t *)mp, (size_t)k, false},
+        S(1, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\n"
+             "X-Trailer: t\r\n\r\n"),
+        S(0, "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: b\r\n\r\n"),
+        S(1, "not http at all\r\nHTTP/1.1 204 No Content\r\n\r\n"),
+        S(0, "GET /partial HTTP/1.1\r\nHost: "),
+        {0, NULL, 0, true},
+        S(0, "junk\r\nGET /c HTTP/1.1\r\nHost: c\r\n\r\n"),
+        {0, (const uint8_t *)mp, (size_t)k, false},
+        S(0, "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"),
+        S(1, "HTTP/1.1 200 Connection established\r\n\r\n"),
+        S(0, "\x16\x03\x01 tunnel bytes"),
+    };
+    static const size_t pieces[] = {1, 3, 7, 64, 100000};
+    for (size_t j = 0; j < sizeof(pieces) / sizeof(pieces[0]); j++) {
+        lw_http_free(fx->h, &fx->sink);
+        fx->h = lw_http_new(&fx->lim, fx->ctr);
+        assert_non_null(fx->h);
+        unsigned changes = 0, calls = 0;
+        play_checked(fx, steps, sizeof(steps) / sizeof(steps[0]), pieces[j], &changes, &calls);
+        /* the script does change the footprint, and most calls do not */
+        assert_true(changes >= 4);
+        assert_true(changes < calls);
+    }
+    assert_true(fx->ctr[LW_HTTP_CTR_LINE_TOO_LONG] > 0);
+    assert_true(fx->ctr[LW_HTTP_CTR_GAP] > 0);
+    assert_true(fx->ctr[LW_HTTP_CTR_UPGRADE] > 0);
+}
+#undef S
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +556,9 @@ int main(void)
         T(test_bad_boundary_needs_no_ext),
         T(test_packed_fifo_keeps_head_responses_in_step),
         T(test_packed_fifo_connect_in_any_slot),
+        T(test_mem_changed_once_after_new),
+        T(test_mem_changed_quiet_on_warm_connection),
+        T(test_mem_changed_covers_every_change),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
