@@ -44,6 +44,12 @@ typedef struct lw_config {
     char signatures[4096];
 
     struct {
+        /* match.cache_dir: compiled Hyperscan databases are kept here (dbcache.h);
+         * "" = compile at every start and reload */
+        char cache_dir[4096];
+    } match;
+
+    struct {
         uint32_t window_s;   /* burst.window: seconds of packet time */
         uint32_t threshold;  /* burst.threshold: distinct values that make an alert */
         uint32_t max_pairs;  /* burst.max_pairs: (inside, outside) pairs tracked */

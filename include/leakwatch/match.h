@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "leakwatch/dbcache.h"
 #include "leakwatch/err.h"
 #include "leakwatch/signatures.h"
 #include "leakwatch/types.h"
@@ -43,8 +44,10 @@ int lw_matcher_compile(const lw_signature_set *set, lw_matcher **out, char *err,
                        size_t errlen) LW_MUST_CHECK;
 
 typedef struct lw_match_opts {
-    bool prefilter;     /* honour the signatures' prefilter fields (default true) */
-    int prefilter_impl; /* an lw_prefilter_impl (prefilter.h); 0: the best available */
+    bool prefilter;                /* honour the signatures' prefilter fields (default true) */
+    int prefilter_impl;            /* an lw_prefilter_impl (prefilter.h); 0: the best available */
+    const char *cache_dir;         /* compiled-database cache (dbcache.h); NULL or "" = none */
+    lw_dbcache_stats *cache_stats; /* NULL, or counters the compile adds to */
 } lw_match_opts;
 
 /* lw_matcher_compile with options; opts NULL means the defaults. A

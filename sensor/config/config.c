@@ -65,6 +65,9 @@ static const struct key keys[] = {
         "inside networks; traffic from them to elsewhere is inspected"),
     KEY("signatures", "path", KT_PATH, 1, 0, "signatures/pii.yaml", signatures,
         "PII signature file"),
+    KEY("match.cache_dir", "path", KT_PATH, 0, 0, "", match.cache_dir,
+        "directory of compiled signature databases reused across starts and reloads; empty = "
+        "compile every time"),
     KEY("burst.window", "duration", KT_DURATION, 1, 86400, "60", burst.window_s,
         "sliding window of packet time over which distinct values are counted"),
     KEY("burst.threshold", "integer", KT_U32, 1, 1000000, "20", burst.threshold,

@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leakwatch/dbcache.h"
 #include "leakwatch/prefilter.h"
 #include "leakwatch/validate.h"
 
@@ -779,8 +780,8 @@ static char *build_expression(const lw_signature *sig, enum expr_form form)
 
 /* Compiles the signatures idx[0..n) in the given form; ids are set indexes. */
 static int compile_db(const lw_signature_set *set, const unsigned int *idx, size_t n,
-                      enum expr_form form, unsigned int mode, hs_database_t **db, char *err,
-                      size_t errlen)
+                      enum expr_form form, unsigned int mode, const lw_match_opts *opts,
+                      hs_database_t **db, char *err, size_t errlen)
 {
     int rc = LW_ERR_NOMEM;
     char **exprs = calloc(n, sizeof(*exprs));
@@ -798,8 +799,9 @@ static int compile_db(const lw_signature_set *set, const unsigned int *idx, size
             goto out;
         }
     }
-    if (hs_compile_multi((const char *const *)exprs, flags, idx, (unsigned int)n, mode, NULL, db,
-                         &cerr) == HS_SUCCESS) {
+    if (lw_dbcache_compile(opts ? opts->cache_dir : NULL, (const char *const *)exprs, flags, idx,
+                           (unsigned int)n, mode, db, &cerr,
+                           opts ? opts->cache_stats : NULL) == HS_SUCCESS) {
         rc = LW_OK;
         goto out;
     }
@@ -989,26 +991,29 @@ int lw_matcher_compile_opts(const lw_signature_set *set, const lw_match_opts *op
     }
     assign_sets(m);
     if (nplain) {
-        rc = compile_db(set, plain, nplain, EXPR_FULL, HS_MODE_STREAM, &m->stream_db, err, errlen);
+        rc = compile_db(set, plain, nplain, EXPR_FULL, HS_MODE_STREAM, opts, &m->stream_db, err,
+                        errlen);
         if (rc)
             goto fail;
-        rc = compile_db(set, plain, nplain, EXPR_FULL, HS_MODE_BLOCK, &m->block_db, err, errlen);
+        rc = compile_db(set, plain, nplain, EXPR_FULL, HS_MODE_BLOCK, opts, &m->block_db, err,
+                        errlen);
         if (rc)
             goto fail;
         if (hs_stream_size(m->stream_db, &m->stream_size) != HS_SUCCESS)
             m->stream_size = 0;
     }
     for (size_t k = 0; k < m->ngates; k++) {
-        rc = compile_db(set, &gated[k], 1, EXPR_DELIM, HS_MODE_BLOCK, &m->gates[k].db, err, errlen);
+        rc = compile_db(set, &gated[k], 1, EXPR_DELIM, HS_MODE_BLOCK, opts, &m->gates[k].db, err,
+                        errlen);
         if (rc)
             goto fail;
-        rc = compile_db(set, &gated[k], 1, EXPR_FULL, HS_MODE_BLOCK, &m->gates[k].full_db, err,
-                        errlen);
+        rc = compile_db(set, &gated[k], 1, EXPR_FULL, HS_MODE_BLOCK, opts, &m->gates[k].full_db,
+                        err, errlen);
         if (rc)
             goto fail;
     }
     if (m->ngates) {
-        rc = compile_db(set, gated, m->ngates, EXPR_EOD, HS_MODE_BLOCK, &m->gate_eod_db, err,
+        rc = compile_db(set, gated, m->ngates, EXPR_EOD, HS_MODE_BLOCK, opts, &m->gate_eod_db, err,
                         errlen);
         if (rc)
             goto fail;

@@ -54,11 +54,16 @@ int lw_generation_load(const lw_load_spec *spec, lw_generation **out, char *err,
     rc = lw_signatures_load(g->cfg->signatures, &g->sigs, err, errlen);
     if (rc != LW_OK)
         goto fail;
-    rc = lw_matcher_compile(g->sigs, &g->matcher, msg, sizeof(msg));
+    lw_dbcache_stats cache = {0};
+    lw_match_opts mopts = {
+        .prefilter = true, .cache_dir = g->cfg->match.cache_dir, .cache_stats = &cache};
+    rc = lw_matcher_compile_opts(g->sigs, &mopts, &g->matcher, msg, sizeof(msg));
     if (rc != LW_OK) {
         snprintf(err, errlen, "%s: %s", g->cfg->signatures, msg);
         goto fail;
     }
+    if (cache.warning[0])
+        fprintf(stderr, "leakwatch: warning: match.cache_dir: %s\n", cache.warning);
     if (g->cfg->edm.index[0]) {
         uint8_t key[LW_EDM_KEY_BYTES];
         if (!g->cfg->edm.key[0]) {

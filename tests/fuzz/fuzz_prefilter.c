@@ -43,8 +43,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz_prefilter: %s\n", err);
         abort();
     }
-    const lw_match_opts opts[3] = {
-        {false, 0}, {true, LW_PREFILTER_AUTO}, {true, LW_PREFILTER_SCALAR}};
+    const lw_match_opts opts[3] = {{.prefilter = false},
+                                   {.prefilter = true, .prefilter_impl = LW_PREFILTER_AUTO},
+                                   {.prefilter = true, .prefilter_impl = LW_PREFILTER_SCALAR}};
     for (int i = 0; i < 3; i++) {
         lw_matcher *m;
         if (lw_matcher_compile_opts(sigs, &opts[i], &m, err, sizeof(err)) != LW_OK) {

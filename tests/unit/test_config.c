@@ -174,6 +174,32 @@ static void test_string_keys(void **state)
     assert_string_equal(f->c.run.pidfile, "run/lw.pid"); /* "t.yaml" has no directory */
 }
 
+/* match.cache_dir: empty by default; a path, so relative to the config
+ * file's directory in YAML and kept as given by --set. */
+static void test_match_cache_dir(void **state)
+{
+    struct fx *f = *state;
+    const char *y = "match:\n  cache_dir: cache\n";
+
+    assert_string_equal(f->c.match.cache_dir, "");
+    assert_int_equal(lw_config_parse(&f->c, "/etc/lw/lw.yaml", y, strlen(y), f->err, ERRLEN), 0);
+    assert_string_equal(f->c.match.cache_dir, "/etc/lw/cache");
+    assert_int_equal(lw_config_set(&f->c, "match.cache_dir=/var/cache/leakwatch", f->err, ERRLEN),
+                     0);
+    assert_string_equal(f->c.match.cache_dir, "/var/cache/leakwatch");
+    assert_int_equal(lw_config_set(&f->c, "match.cache_dir=", f->err, ERRLEN), 0);
+    assert_string_equal(f->c.match.cache_dir, "");
+    /* a list is the wrong shape, and the key has no siblings */
+    expect_error_prefix(f, "match:\n  cache_dir: [a, b]\n", "t.yaml:2:");
+    expect_error_prefix(f, "match:\n  cache: x\n", "t.yaml:2:");
+    char set[4200] = "match.cache_dir=";
+    memset(set + strlen(set), 'd', 4096); /* longer than the field holds */
+    set[sizeof(set) - 1] = '\0';
+    assert_int_not_equal(lw_config_set(&f->c, set, f->err, ERRLEN), 0);
+    assert_non_null(strstr(f->err, "match.cache_dir"));
+    assert_string_equal(f->c.match.cache_dir, "");
+}
+
 static void test_stream_and_defrag_caps(void **state)
 {
     struct fx *f = *state;
@@ -209,7 +235,7 @@ static void test_defaults_parse(void **state)
         assert_non_null(k->doc);
         assert_non_null(k->type);
     }
-    assert_int_equal(i, 47);
+    assert_int_equal(i, 48);
 }
 
 static void test_key_table_unique(void **state)
@@ -968,6 +994,7 @@ static void test_shipped_config_is_defaults(void **state)
     assert_string_equal(c.run.user, d.run.user);
     assert_string_equal(c.run.group, d.run.group);
     assert_string_equal(c.run.pidfile, d.run.pidfile);
+    assert_string_equal(c.match.cache_dir, d.match.cache_dir);
     snprintf(want, sizeof(want), "%s/etc/../signatures/pii.yaml", src);
     assert_string_equal(c.signatures, want);
 }
@@ -1043,6 +1070,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_and_defrag_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_string_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_string_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_match_cache_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults_parse, setup, teardown),
         cmocka_unit_test(test_key_table_unique),
         cmocka_unit_test(test_cidr_v4),

@@ -222,7 +222,7 @@ static void test_data_ending_at_a_mapping_end(void **state)
     assert_int_equal(lw_signatures_load(path, &set, err, sizeof(err)), 0);
     for (int gated = 0; gated < 2; gated++) {
         lw_matcher *m;
-        const lw_match_opts opts = {gated != 0, 0};
+        const lw_match_opts opts = {.prefilter = gated != 0};
         assert_int_equal(lw_matcher_compile_opts(set, &opts, &m, err, sizeof(err)), 0);
         lw_match_worker *w = lw_match_worker_new(m);
         assert_non_null(w);

@@ -90,7 +90,8 @@ static int setup(void **state)
     snprintf(path, sizeof(path), "%s/signatures/pii.yaml", top ? top : ".");
     if (lw_signatures_load(path, &fx->set, err, sizeof(err)) != 0)
         return -1;
-    lw_match_opts off = {false, 0}, scalar = {true, LW_PREFILTER_SCALAR};
+    lw_match_opts off = {.prefilter = false},
+                  scalar = {.prefilter = true, .prefilter_impl = LW_PREFILTER_SCALAR};
     if (lw_matcher_compile(fx->set, &fx->gated, err, sizeof(err)) != 0 ||
         lw_matcher_compile_opts(fx->set, &off, &fx->plain, err, sizeof(err)) != 0 ||
         lw_matcher_compile_opts(fx->set, &scalar, &fx->scalar, err, sizeof(err)) != 0)
@@ -541,7 +542,7 @@ static lw_matcher *one_signature(const char *sig_lines, lw_signature_set **set, 
     if (lw_signatures_parse("t", text, strlen(text), set, err, sizeof(err)) != 0)
         return NULL;
     lw_matcher *m = NULL;
-    lw_match_opts opts = {gated, 0};
+    lw_match_opts opts = {.prefilter = gated};
     if (lw_matcher_compile_opts(*set, &opts, &m, err, sizeof(err)) != 0)
         return NULL;
     return m;
@@ -810,7 +811,7 @@ static void test_unbounded_gated_regex_refused(void **state)
     assert_non_null(strstr(err, "signature 5"));
     assert_non_null(strstr(err, "bounded width"));
     /* with the prefilter off it compiles */
-    lw_match_opts off = {false, 0};
+    lw_match_opts off = {.prefilter = false};
     assert_int_equal(lw_matcher_compile_opts(set, &off, &m, err, sizeof(err)), 0);
     lw_matcher_free(m);
     lw_signatures_free(set);
