@@ -141,7 +141,7 @@ static const struct key keys[] = {
         "syslog[:FACILITY][@PATH]; -o FILE replaces the list"),
     KEY("runmode.workers", "integer", KT_U32, 0, 64, "0", runmode.workers,
         "worker threads; 0 = one per core but one, at least 1"),
-    KEY("runmode.ring_size", "size", KT_SIZE, 1ull << 20, 1ull << 32, "32mb", runmode.ring_size,
+    KEY("runmode.ring_size", "size", KT_SIZE, 1ull << 20, 1ull << 32, "4mb", runmode.ring_size,
         "packet queue between the capture thread and each worker, bytes"),
     KEY("capture.interfaces", "string-list", KT_STRLIST, 0, LW_STRLIST_MAX, "", capture.interfaces,
         "interfaces to capture on live; -i IFACE adds one"),
