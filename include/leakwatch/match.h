@@ -79,9 +79,14 @@ uint64_t lw_match_worker_gate_scanned(const lw_match_worker *w);
 /* Opens a stream for one flow direction; NULL on allocation failure. */
 lw_match_stream *lw_match_stream_open(lw_match_worker *w);
 
-/* Bytes one open stream holds (handle, look-back history, Hyperscan state),
- * for flow.memcap. */
+/* Bytes one open stream holds at most (handle, look-back history, Hyperscan
+ * state), for flow.memcap. */
 size_t lw_match_stream_footprint(const lw_matcher *m);
+
+/* Bytes stream s holds now: the look-back history is only held between
+ * the first bytes of an item and its end (or a gap); between items it is
+ * back in the worker's pool. Each part counts its allocator overhead. */
+size_t lw_match_stream_bytes(const lw_matcher *m, const lw_match_stream *s);
 
 /* Scans the next bytes of the direction; found() is called for each value. */
 void lw_match_stream_scan(lw_match_worker *w, lw_match_stream *s, const uint8_t *data, size_t len,

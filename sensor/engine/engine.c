@@ -304,7 +304,7 @@ lw_engine *lw_engine_new(const lw_engine_deps *deps, lw_output *out, char *err, 
     e->app_limits.max_encodings = cfg->app.max_encodings;
 
     e->match = lw_match_worker_new(deps->matcher);
-    e->stream_footprint = lw_match_stream_footprint(deps->matcher);
+    e->matcher = deps->matcher;
     if (!e->match)
         goto nomem;
 

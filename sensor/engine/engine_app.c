@@ -69,6 +69,17 @@ static flow_app *app_of(lw_engine *e, lw_flow *f)
     return fa;
 }
 
+/* Declares to flow.memcap what the direction's match stream holds now: its
+ * look-back history comes and goes with the items it scans. */
+static void account_match(lw_engine *e, lw_flow *f, flow_match *fm, int dir)
+{
+    uint32_t now = fm->dir[dir] ? (uint32_t)lw_match_stream_bytes(e->matcher, fm->dir[dir]) : 0;
+    if (now != fm->match_bytes[dir]) {
+        lw_flow_account(e->flows, f, (int64_t)now - (int64_t)fm->match_bytes[dir]);
+        fm->match_bytes[dir] = now;
+    }
+}
+
 /* The Hyperscan stream of an egress direction, opened on first use. */
 static lw_match_stream *match_stream(lw_engine *e, lw_flow *f, int dir)
 {
@@ -81,10 +92,11 @@ static lw_match_stream *match_stream(lw_engine *e, lw_flow *f, int dir)
             e->ctr[CTR_STATE_ALLOC_FAILED]++;
             return NULL;
         }
-        lw_flow_account(e->flows, f, (int64_t)e->stream_footprint);
+        account_match(e, f, fm, dir);
         fm->gap[dir] = false;
     } else if (fm->gap[dir]) {
         lw_match_stream_gap(e->match, fm->dir[dir]);
+        account_match(e, f, fm, dir);
         fm->gap[dir] = false;
     }
     return fm->dir[dir];
@@ -98,6 +110,7 @@ static void scan(lw_engine *e, lw_flow *f, int dir, const uint8_t *data, size_t 
     e->ctr[CTR_EGRESS_BYTES] += len;
     found_ctx fc = {e, f, dir};
     lw_match_stream_scan(e->match, ms, data, len, eng_on_value, &fc);
+    account_match(e, f, f->slot[LW_FLOW_SLOT_MATCH], dir);
 }
 
 static void mark_gap(lw_engine *e, lw_flow *f, int dir)
@@ -128,6 +141,7 @@ static void sink_item_end(void *arg, int dir)
         return;
     found_ctx fc = {ac->e, ac->f, dir};
     lw_match_stream_end_item(ac->e->match, fm->dir[dir], eng_on_value, &fc);
+    account_match(ac->e, ac->f, fm, dir);
 }
 
 /* Copies a value for the alert: printable ASCII only, cut to fit. */
@@ -518,6 +532,6 @@ void eng_end_match(lw_engine *e, lw_flow *f)
          * end-anchored matches for it. */
         lw_match_stream_close(e->match, fm->dir[d], fm->gap[d] ? NULL : eng_on_value, &fc);
         fm->dir[d] = NULL;
-        lw_flow_account(e->flows, f, -(int64_t)e->stream_footprint);
+        account_match(e, f, fm, d);
     }
 }

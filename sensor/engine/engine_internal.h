@@ -67,8 +67,9 @@ typedef struct flow_verdict {
 /* Per-flow match state: one Hyperscan stream per egress direction. */
 typedef struct flow_match {
     lw_match_stream *dir[2];
-    bool gap[2];      /* a hole is pending before the next scan */
-    uint16_t pending; /* alerts of this flow waiting in the pending ring */
+    uint32_t match_bytes[2]; /* what dir[d] holds, as declared to flow.memcap */
+    bool gap[2];             /* a hole is pending before the next scan */
+    uint16_t pending;        /* alerts of this flow waiting in the pending ring */
     flow_verdict verdict[2];
 } flow_match;
 
@@ -180,9 +181,9 @@ struct lw_engine {
     const lw_config *cfg;
     const lw_signature_set *sigs;
     const lw_policy *policy;
-    const lw_geoip *geoip;   /* NULL: no enrichment */
-    bool deterministic;      /* fixed burst hash keys (file replay) */
-    size_t stream_footprint; /* bytes of one open match stream, for flow.memcap */
+    const lw_geoip *geoip;     /* NULL: no enrichment */
+    bool deterministic;        /* fixed burst hash keys (file replay) */
+    const lw_matcher *matcher; /* what lw_match_stream_bytes needs */
     lw_output *out;
     lw_flow_table *flows;
     detector_state det[LW_POLICY_MAX_DETECTORS];

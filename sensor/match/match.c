@@ -165,13 +165,25 @@ struct lw_match_worker {
     uint8_t *gmark;               /* [ngates][LW_GATE_BLOCKS]: gate k marked it */
     uint16_t *marked;             /* the gates that marked some block, in order */
     size_t nmarked;
+    void *pool; /* spare history buffers, linked through their first bytes */
+    size_t npool;
 };
+
+/*
+ * The look-back history is the largest part of a stream, and a flow that
+ * waits between two messages needs none of it: items are never joined, so
+ * the history is dropped at an item's end anyway. It is taken from the
+ * worker's pool at the first bytes of an item and given back (wiped: it
+ * holds wire bytes) at the item's end, a gap or the close. The pool keeps
+ * up to HISTORY_POOL spare buffers, so warm flows allocate nothing.
+ */
+#define HISTORY_POOL 1024
 
 struct lw_match_stream {
     hs_stream_t *hs;
     uint64_t base; /* Hyperscan offset of the next byte to scan */
     uint16_t history_len;
-    uint8_t history[LW_MATCH_HISTORY];
+    uint8_t *history; /* LW_MATCH_HISTORY bytes while an item is open, else NULL */
 };
 
 /* What the Hyperscan callback needs to see the bytes around a match. */
@@ -1097,6 +1109,12 @@ void lw_match_worker_free(lw_match_worker *w)
     free(w->block_copy);
     free(w->gmark);
     free(w->marked);
+    while (w->pool) {
+        void *next;
+        memcpy(&next, w->pool, sizeof(next));
+        free(w->pool);
+        w->pool = next;
+    }
     free(w);
 }
 
@@ -1125,9 +1143,56 @@ uint64_t lw_match_worker_gate_scanned(const lw_match_worker *w)
     return w->gate_scanned;
 }
 
+/* glibc's allocation of n bytes: an 8-byte header, 16-byte steps, 32 at least. */
+static size_t chunk(size_t n)
+{
+    size_t c = (n + 8 + 15) & ~(size_t)15;
+    return c < 32 ? 32 : c;
+}
+
 size_t lw_match_stream_footprint(const lw_matcher *m)
 {
-    return sizeof(lw_match_stream) + lw_matcher_stream_size(m);
+    return chunk(sizeof(lw_match_stream)) + chunk(LW_MATCH_HISTORY) + lw_matcher_stream_size(m);
+}
+
+size_t lw_match_stream_bytes(const lw_matcher *m, const lw_match_stream *s)
+{
+    return chunk(sizeof(lw_match_stream)) + (s->history ? chunk(LW_MATCH_HISTORY) : 0) +
+           lw_matcher_stream_size(m);
+}
+
+/* Wipes s's history and gives it back to the pool (or frees it). */
+static void release_history(lw_match_worker *w, lw_match_stream *s)
+{
+    if (!s->history)
+        return;
+    memset(s->history, 0, LW_MATCH_HISTORY);
+    if (w->npool < HISTORY_POOL) {
+        memcpy(s->history, &w->pool, sizeof(w->pool));
+        w->pool = s->history;
+        w->npool++;
+    } else {
+        free(s->history);
+    }
+    s->history = NULL;
+    s->history_len = 0;
+}
+
+/* A history buffer for s from the pool, else the allocator; false when
+ * there is none (the stream then walks back within each chunk only). */
+static bool take_history(lw_match_worker *w, lw_match_stream *s)
+{
+    if (w->pool) {
+        s->history = w->pool;
+        memcpy(&w->pool, s->history, sizeof(w->pool));
+        memset(s->history, 0, sizeof(w->pool));
+        w->npool--;
+        return true;
+    }
+    s->history = malloc(LW_MATCH_HISTORY);
+    if (!s->history)
+        w->errors++;
+    return s->history != NULL;
 }
 
 lw_match_stream *lw_match_stream_open(lw_match_worker *w)
@@ -1143,8 +1208,10 @@ lw_match_stream *lw_match_stream_open(lw_match_worker *w)
 }
 
 /* Keeps the last LW_MATCH_HISTORY bytes of the stream for walking back. */
-static void remember(lw_match_stream *s, const uint8_t *data, size_t len)
+static void remember(lw_match_worker *w, lw_match_stream *s, const uint8_t *data, size_t len)
 {
+    if (!s->history && !take_history(w, s))
+        return;
     if (len >= LW_MATCH_HISTORY) {
         memcpy(s->history, data + len - LW_MATCH_HISTORY, LW_MATCH_HISTORY);
         s->history_len = LW_MATCH_HISTORY;
@@ -1189,18 +1256,17 @@ void lw_match_stream_scan(lw_match_worker *w, lw_match_stream *s, const uint8_t 
         done += piece;
     }
     s->base += len;
-    remember(s, data, len);
+    remember(w, s, data, len);
 }
 
 void lw_match_stream_gap(lw_match_worker *w, lw_match_stream *s)
 {
-    (void)w;
     /* No scratch and no callback: end-anchored reports are dropped, since a
      * value cut by the hole may have gone on after it. */
     if (s->hs)
         hs_reset_stream(s->hs, 0, NULL, NULL, NULL);
     s->base = 0;
-    s->history_len = 0;
+    release_history(w, s);
 }
 
 /* The end-of-data reports of the stream database and of the gate. */
@@ -1229,7 +1295,7 @@ void lw_match_stream_end_item(lw_match_worker *w, lw_match_stream *s, lw_match_f
     /* hs_reset_stream reports the end-of-data (\z) matches, then resets. */
     report_end(w, s, &v, 0);
     s->base = 0;
-    s->history_len = 0;
+    release_history(w, s);
 }
 
 void lw_match_stream_close(lw_match_worker *w, lw_match_stream *s, lw_match_found_fn found,
@@ -1239,7 +1305,7 @@ void lw_match_stream_close(lw_match_worker *w, lw_match_stream *s, lw_match_foun
         return;
     scan_view v = {w, NULL, 0, s->base, s->history, s->history_len, found, ctx, false, 0, 0, 0};
     report_end(w, s, &v, 1);
-    memset(s->history, 0, sizeof(s->history));
+    release_history(w, s);
     free(s);
 }
 

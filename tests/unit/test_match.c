@@ -338,6 +338,40 @@ static void test_site_kind_without_validator(void **state)
     assert_string_equal(fx->set->kinds[f.kind[0]], "account");
 }
 
+static void scan_str(lw_match_worker *w, lw_match_stream *s, const char *text, found *f)
+{
+    lw_match_stream_scan(w, s, (const uint8_t *)text, strlen(text), on_found, f);
+}
+
+/* The look-back history is held from an item's first bytes to its end
+ * (or a gap), and counted only then; a value split across chunks inside
+ * the item is still found whole. */
+static void test_history_held_only_within_an_item(void **state)
+{
+    fixture *fx = *state;
+    lw_match_stream *s = lw_match_stream_open(fx->w);
+    assert_non_null(s);
+    size_t idle = lw_match_stream_bytes(fx->m, s), full = lw_match_stream_footprint(fx->m);
+    assert_true(idle + 256 <= full);
+    found f = {0};
+    scan_str(fx->w, s, "mail to jane.doe@exa", &f);
+    assert_int_equal(lw_match_stream_bytes(fx->m, s), full);
+    scan_str(fx->w, s, "mple.com, thanks", &f);
+    lw_match_stream_end_item(fx->w, s, on_found, &f);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(lw_match_stream_bytes(fx->m, s), idle);
+    /* a gap gives it back too */
+    scan_str(fx->w, s, "x", &f);
+    assert_int_equal(lw_match_stream_bytes(fx->m, s), full);
+    lw_match_stream_gap(fx->w, s);
+    assert_int_equal(lw_match_stream_bytes(fx->m, s), idle);
+    /* the next item takes one again, from the pool */
+    scan_str(fx->w, s, "call jane.doe@exa", &f);
+    scan_str(fx->w, s, "mple.org now", &f);
+    lw_match_stream_close(fx->w, s, on_found, &f);
+    assert_int_equal(f.n, 2);
+}
+
 static void test_block_scan(void **state)
 {
     fixture *fx = *state;
@@ -446,6 +480,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gap_prevents_joining, setup, teardown),
         cmocka_unit_test_setup_teardown(test_site_kind_without_validator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_block_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_held_only_within_an_item, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_before_final_newline_reported_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_items_are_not_joined, setup, teardown),
