@@ -15,7 +15,8 @@
  *
  * Time is packet time (microseconds), passed in by the caller: the table
  * never reads a clock. Work per call is bounded: a lookup is O(1) expected;
- * expiry releases at most `budget` flows per call.
+ * a new flow may also move a few buckets of a growing bucket array (never
+ * the whole array at once); expiry releases at most `budget` flows per call.
  *
  * Order: "least recently seen" below is exact for closed flows and, for
  * open ones, exact to within the relink interval: the largest power of two
@@ -30,8 +31,12 @@
  * memcap: a new flow that would need memory beyond it evicts the least
  * recently seen flow instead, and lw_flow_table_expire() first evicts while
  * slot growth has pushed the total over; both count flow.memcap_evicted.
- * The bucket array (8 bytes x the power of two >= max_flows) is allocated
- * once by lw_flow_table_new() and is not part of flow.memuse.
+ * The bucket array is not part of flow.memuse: it starts at 1,024 buckets
+ * (fewer when max_flows is smaller), doubles (allocating, at a new flow
+ * only) when the flows in the table pass half its buckets, and never
+ * passes the power of two >= max_flows: at most 8 bytes x that, plus half
+ * as much while a doubling is under way. A failed doubling leaves the
+ * table working on its current array.
  */
 #ifndef LEAKWATCH_FLOW_H
 #define LEAKWATCH_FLOW_H
@@ -158,5 +163,10 @@ void lw_flow_table_flush(lw_flow_table *t);
 
 /* Number of flows in the table. */
 size_t lw_flow_table_count(const lw_flow_table *t);
+
+/* Buckets of the current array; with `old` non-NULL, also stores those of
+ * the array still being migrated from (0 when no doubling is under way).
+ * For tests and diagnostics. */
+size_t lw_flow_table_buckets(const lw_flow_table *t, size_t *old);
 
 #endif

@@ -26,8 +26,41 @@
  * header and 16-byte rounding per record (a 160-byte record costs 176
  * bytes from glibc alone) and 255 of every 256 calls to it. A record
  * leaving the table goes to a free list and is reused; once a record
- * exists no packet allocates. The bucket array is a power of two >=
- * max_flows, so the expected chain length stays below one at the cap.
+ * exists no packet allocates.
+ *
+ * Buckets: the array follows the flows in the table, not max_flows. It
+ * starts at INITIAL_BUCKETS and doubles when a new flow takes the load
+ * (flows / buckets) past 1/2, up to the power of two >= max_flows, and
+ * never shrinks. A replay with a few thousand live flows thus keeps its
+ * buckets in cache instead of missing into a 2 MiB array sized for the
+ * default 262,144 flows (on the web bench capture, ~4,100 live flows, 16 Ki
+ * buckets: lw_flow_get fell from about 12% to 9% of a worker). The load
+ * bound is 1/2, not 1, because a table too big for the cache pays a miss
+ * per record it walks: with 1 the million-flow capture took about 10% more
+ * CPU than with the array fixed at its cap, with 1/2 within 4%.
+ * Records keep no hash, so moving a flow means hashing its tuple again and
+ * a cache miss on its record (about 150 ns a flow on the million-flow
+ * capture): a full rehash of 2^20 flows would stall one packet for over
+ * 100 ms. Growth is therefore incremental, as in
+ * Redis's dict: the old array stays while its buckets are moved,
+ * MIGRATE_BUCKETS of them (lowest index first) at each new flow, with the
+ * next step's records prefetched; old bucket i splits into new buckets i
+ * and i + old size. A tuple's chain is in the old array while its old
+ * bucket has not been moved yet, else in the new one, so a lookup, an
+ * insertion and a removal each still walk exactly one chain. Moving n old
+ * buckets ends within n / MIGRATE_BUCKETS new flows, long before the n / 2
+ * more that could call for the next doubling (which never starts while one
+ * is under way). Only a new flow allocates the doubled array, never a
+ * packet of an existing flow. When that allocation fails the table keeps
+ * its current array (longer chains, nothing lost, nothing counted) and
+ * tries again after another 1/GROW_RETRY_DIVISOR of its bucket count of
+ * new flows. The arrays are not part of flow.memuse, which counts records
+ * and slots exactly as before: at most 8 bytes x the power of two >=
+ * max_flows, plus the half-size old array while a doubling is under way.
+ * Flooding: the keyed hash still spreads any chosen tuples evenly, and
+ * growth bounds the load, hence the expected chain: under 1/2 at rest,
+ * under 5/8 in an old array being emptied (1/2 plus the flows added during
+ * its migration) and, at the cap where the array cannot grow, at most 1.
  *
  * Memory cap: `used` is the bytes of every block allocated plus the slot
  * bytes the engine declared for flows in the table (lw_flow_account). A
@@ -107,6 +140,19 @@ const char *const lw_flow_counter_names[LW_FLOW_CTR_MAX] = {LW_FLOW_COUNTERS(NAM
 /* Largest accepted max_flows: the bucket count must fit in uint32_t. */
 #define MAX_FLOWS_LIMIT (1u << 30)
 
+/* First bucket count (or the cap's, when smaller): 8 KiB of pointers. */
+#define INITIAL_BUCKETS 1024u
+
+/* The array doubles when flows pass buckets >> LOAD_SHIFT: a load of 1/2. */
+#define LOAD_SHIFT 1u
+
+/* Old buckets moved to the doubled array at each new flow while growing:
+ * one cache line of old pointers. */
+#define MIGRATE_BUCKETS 8u
+
+/* After a failed growth, wait for (buckets / this) new flows to retry. */
+#define GROW_RETRY_DIVISOR 16u
+
 /* Records per allocation: 256 x 160 bytes = 40 KiB, small enough that the
  * last, partly used block of a small table wastes little. */
 #define RECORDS_PER_BLOCK 256u
@@ -133,8 +179,13 @@ typedef struct record_block {
 struct lw_flow_table {
     lw_flow_table_config cfg;
     uint64_t *ctr;
-    lw_flow **buckets;
-    uint32_t mask;        /* bucket count - 1 */
+    lw_flow **buckets;    /* the current (largest) array */
+    uint32_t mask;        /* its bucket count - 1 */
+    uint32_t max_mask;    /* the largest array's: power of two >= max_flows, - 1 */
+    lw_flow **old;        /* array being migrated from; NULL when not growing */
+    uint32_t old_mask;    /* its bucket count - 1 */
+    uint32_t migrated;    /* old buckets [0, migrated) have been moved */
+    uint32_t grow_wait;   /* new flows to wait for after a failed growth */
     uint32_t count;       /* flows in the table */
     uint32_t allocated;   /* records ever allocated, <= max_flows */
     lw_flow *free_list;   /* records not in the table, linked by hnext */
@@ -339,6 +390,9 @@ lw_flow_table *lw_flow_table_new(const lw_flow_table_config *cfg, uint64_t *coun
     uint32_t n = 1;
     while (n < cfg->max_flows)
         n <<= 1;
+    t->max_mask = n - 1;
+    if (n > INITIAL_BUCKETS)
+        n = INITIAL_BUCKETS;
     t->buckets = calloc(n, sizeof(*t->buckets));
     if (!t->buckets) {
         free(t);
@@ -364,11 +418,100 @@ static void update_memuse(lw_flow_table *t)
     t->ctr[LW_FLOW_CTR_MEMUSE] = memuse(t);
 }
 
+/* The chain a tuple of hash h is on: in the old array while its old bucket
+ * has not been moved yet, else in the current one. */
+static inline lw_flow **chain_of(const lw_flow_table *t, uint32_t h)
+{
+    if (__builtin_expect(t->old != NULL, 0) && (h & t->old_mask) >= t->migrated)
+        return &t->old[h & t->old_mask];
+    return &t->buckets[h & t->mask];
+}
+
+static uint32_t flow_hash(const lw_flow_table *t, const lw_flow *f)
+{
+    return bucket_hash(t, f->proto, &f->src, f->sport, &f->dst, f->dport);
+}
+
+/* Prefetches the records at the heads of old buckets [from, from + n). */
+static void prefetch_heads(const lw_flow_table *t, uint32_t from, uint32_t n)
+{
+    for (uint32_t j = from; j < from + n && j <= t->old_mask; j++) {
+        const lw_flow *f = t->old[j];
+        if (f) { /* the tuple (two lines at worst) and the chain link */
+            __builtin_prefetch(f);
+            __builtin_prefetch((const char *)f + TUPLE_BYTES);
+            __builtin_prefetch(&f->hnext);
+        }
+    }
+}
+
+/* Moves up to MIGRATE_BUCKETS old buckets into the current array, hashing
+ * each record's tuple again; frees the old array after its last bucket.
+ * The records are cold, a cache miss each, and so is the old array: each
+ * step prefetches the records of the next step's chain heads and the old
+ * pointers of the step after it, so a step finds its memory in cache. */
+static void migrate_step(lw_flow_table *t)
+{
+    uint32_t end = t->migrated + MIGRATE_BUCKETS;
+    if (end > t->old_mask + 1u)
+        end = t->old_mask + 1u;
+    prefetch_heads(t, t->migrated, end - t->migrated); /* a no-op when cached */
+    for (; t->migrated < end; t->migrated++) {
+        lw_flow *f = t->old[t->migrated];
+        t->old[t->migrated] = NULL;
+        while (f) {
+            lw_flow *next = f->hnext;
+            lw_flow **b = &t->buckets[flow_hash(t, f) & t->mask];
+            f->hnext = *b;
+            *b = f;
+            f = next;
+        }
+    }
+    if (t->migrated > t->old_mask) {
+        free(t->old);
+        t->old = NULL;
+        t->old_mask = t->migrated = 0;
+        return;
+    }
+    for (uint32_t k = 1; k <= 2 && end + k * MIGRATE_BUCKETS <= t->old_mask; k++)
+        __builtin_prefetch(&t->old[end + k * MIGRATE_BUCKETS], 1);
+    prefetch_heads(t, end, MIGRATE_BUCKETS);
+}
+
+/* Starts doubling the bucket array when the load has passed 1/2, unless a
+ * migration is under way, the array is at its cap, or a failed attempt
+ * is still being waited out. Called for a new flow only. */
+static void maybe_grow(lw_flow_table *t)
+{
+    if (t->old) {
+        migrate_step(t);
+        return;
+    }
+    if (t->count <= (t->mask + 1u) >> LOAD_SHIFT || t->mask == t->max_mask)
+        return;
+    if (t->grow_wait) {
+        t->grow_wait--;
+        return;
+    }
+    size_t n = ((size_t)t->mask + 1) * 2;
+    lw_flow **b = calloc(n, sizeof(*b));
+    if (!b) {
+        /* keep the current array: chains grow longer, nothing is lost */
+        t->grow_wait = (uint32_t)(n / 2 / GROW_RETRY_DIVISOR);
+        return;
+    }
+    t->old = t->buckets;
+    t->old_mask = t->mask;
+    t->migrated = 0;
+    t->buckets = b;
+    t->mask = (uint32_t)(n - 1);
+    migrate_step(t);
+}
+
 /* Unlinks f from its bucket chain. */
 static void hash_remove(lw_flow_table *t, lw_flow *f)
 {
-    uint32_t h = bucket_hash(t, f->proto, &f->src, f->sport, &f->dst, f->dport);
-    lw_flow **pp = &t->buckets[h & t->mask];
+    lw_flow **pp = chain_of(t, flow_hash(t, f));
     while (*pp && *pp != f)
         pp = &(*pp)->hnext;
     if (*pp)
@@ -497,13 +640,14 @@ static lw_flow *create_flow(lw_flow_table *t, const lw_packet *p, uint32_t h)
     f->ts_last_us = p->ts_us;
     f->flow_id = make_flow_id(f);
     f->seq = ++t->seq;
-    lw_flow **b = &t->buckets[h & t->mask];
+    lw_flow **b = chain_of(t, h);
     f->hnext = *b;
     *b = f;
     list_append(&t->active, f);
     t->count++;
     t->ctr[LW_FLOW_CTR_CREATED]++;
     t->ctr[LW_FLOW_CTR_ACTIVE] = t->count;
+    maybe_grow(t);
     return f;
 }
 
@@ -515,7 +659,7 @@ static bool is_pure_syn(const lw_packet *p)
 lw_flow *lw_flow_get(lw_flow_table *t, const lw_packet *p, int *dir, bool *created)
 {
     uint32_t h = bucket_hash(t, p->proto, &p->src, p->sport, &p->dst, p->dport);
-    lw_flow *f = t->buckets[h & t->mask];
+    lw_flow *f = *chain_of(t, h);
     while (f && !flow_matches(f, p))
         f = f->hnext;
 
@@ -686,12 +830,22 @@ void lw_flow_table_flush(lw_flow_table *t)
         t->closed.head = t->closed.tail = NULL;
         t->active.head = t->active.tail = NULL;
         memset(t->buckets, 0, ((size_t)t->mask + 1) * sizeof(*t->buckets));
+        free(t->old); /* an empty table has nothing left to move */
+        t->old = NULL;
+        t->old_mask = t->migrated = 0;
     }
 }
 
 size_t lw_flow_table_count(const lw_flow_table *t)
 {
     return t->count;
+}
+
+size_t lw_flow_table_buckets(const lw_flow_table *t, size_t *old)
+{
+    if (old)
+        *old = t->old ? (size_t)t->old_mask + 1 : 0;
+    return (size_t)t->mask + 1;
 }
 
 void lw_flow_table_free(lw_flow_table *t)
@@ -704,6 +858,7 @@ void lw_flow_table_free(lw_flow_table *t)
         t->blocks = b->next;
         free(b);
     }
+    free(t->old);
     free(t->buckets);
     free(t);
 }

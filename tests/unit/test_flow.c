@@ -8,7 +8,14 @@
  * memory budget: a flow record plus its hash-table share plus the slots an
  * egress HTTP flow allocates stay within 1 KiB (Hyperscan stream state and
  * the decoders' own allocations excluded; see docs/performance.md), and a
- * million concurrent flows fit under a 1 GiB memcap.
+ * million concurrent flows fit under a 1 GiB memcap; the bucket array:
+ * small at first, doubled incrementally as flows come (every flow found
+ * from both directions while two arrays are in use; eviction, expiry and
+ * flush orders unchanged), capped by max_flows, and a refused doubling
+ * leaves a working table.
+ *
+ * This program replaces the allocator (as alloc_count.h's hooks do) so
+ * that a test can refuse one allocation size: the doubled bucket array.
  *
  * Every test ends by checking the accounting invariant: flows created =
  * flows in the table + flows that left it under one of the reasons.
@@ -25,8 +32,56 @@
 
 #include "leakwatch/flow.h"
 
+#include "leakwatch/alloc_count.h"
+
 /* The engine's per-flow slot types, to hold them to the budget. */
 #include "../../sensor/engine/engine_internal.h"
+
+/* Allocation hooks: alloc_count.h's forwarders, except that while
+ * fail_bytes is non-zero a malloc or calloc of exactly that many bytes
+ * fails (counted in refused). Test-only state, per thread. */
+static _Thread_local size_t fail_bytes;
+static _Thread_local unsigned refused;
+
+static bool refuse(size_t bytes)
+{
+    if (fail_bytes == 0 || bytes != fail_bytes)
+        return false;
+    refused++;
+    return true;
+}
+
+void *malloc(size_t n)
+{
+    return refuse(n) ? NULL : lw_alloc_count_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+    if (size && n <= SIZE_MAX / size && refuse(n * size))
+        return NULL;
+    return lw_alloc_count_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+    return lw_alloc_count_realloc(p, n);
+}
+
+void free(void *p)
+{
+    lw_alloc_count_free(p);
+}
+
+int posix_memalign(void **p, size_t align, size_t n)
+{
+    return lw_alloc_count_posix_memalign(p, align, n);
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+    return lw_alloc_count_aligned_alloc(align, n);
+}
 
 #define MAX_FLOWS    4
 #define IDLE_US      100
@@ -90,6 +145,7 @@ static lw_flow_table *make_table(fixture *fx, uint32_t max_flows)
 
 static int setup(void **state)
 {
+    fail_bytes = 0; /* a failed test may have left it set */
     fixture *fx = test_calloc(1, sizeof(*fx));
     if (!fx)
         return -1;
@@ -909,8 +965,11 @@ static void test_memcap_below_one_record_fails_counted(void **state)
  * The per-flow budget of the performance goal: 1 KiB for what one flow
  * that carries egress HTTP bytes costs in the flow table and the engine's
  * slots, each slot as glibc hands it out (8-byte header, 16-byte rounding,
- * 32 bytes at least), plus the worst bucket share (the bucket array is the
- * power of two >= max_flows: up to two pointers per flow). The Hyperscan
+ * 32 bytes at least), plus the worst bucket share of a full table (the
+ * array stops at the power of two >= max_flows: up to two pointers per
+ * flow; below the cap, past its first 1,024 buckets, it holds over one
+ * flow per four buckets, and while doubling the old array adds half as
+ * much again). The Hyperscan
  * stream state and what the HTTP decoder and the match stream allocate for
  * themselves are outside it (docs/performance.md gives their sizes).
  */
@@ -975,7 +1034,12 @@ static void test_million_flows_fit_under_1gib(void **state)
     assert_int_equal(lw_flow_table_count(t), MILLION);
     assert_int_equal(ctr[LW_FLOW_CTR_MEMCAP_EVICTED] + ctr[LW_FLOW_CTR_EVICTED], 0);
     uint64_t use = lw_flow_table_memuse(t);
-    uint64_t bucket_bytes = 2097152 * sizeof(lw_flow *); /* power of two >= 2M */
+    /* the array followed the flows to the cap's 2^21 buckets (load < 1/2),
+     * the last doubling done */
+    size_t old = 1;
+    assert_int_equal(lw_flow_table_buckets(t, &old), 1u << 21);
+    assert_int_equal(old, 0);
+    uint64_t bucket_bytes = (1u << 21) * sizeof(lw_flow *);
     print_message("1M flows: flow.memuse %llu bytes (%.1f per flow), buckets %llu (%.1f per "
                   "flow)\n",
                   (unsigned long long)use, (double)use / MILLION, (unsigned long long)bucket_bytes,
@@ -1303,6 +1367,316 @@ static void test_interval_random_against_model(void **state)
     fx->model = false;
 }
 
+/* ---- bucket array growth -------------------------------------------------- */
+
+#define FIRST_BUCKETS 1024u /* flow.c's INITIAL_BUCKETS */
+#define STEP_BUCKETS  8u    /* flow.c's MIGRATE_BUCKETS */
+/* The index of the flow whose creation passes a load of 1/2 */
+#define GROW_AT (FIRST_BUCKETS / 2)
+
+/* The i-th (i < 2^24) of many distinct tuples 10.x.y.z:40000 ->
+ * 203.0.113.9:443; `back` gives the server's packet. */
+static lw_packet grow_pkt(uint32_t i, uint64_t ts, bool back)
+{
+    lw_addr c = v4(10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i);
+    lw_addr s = v4(203, 0, 113, 9);
+    return back ? pkt(ts, s, 443, c, 40000, LW_PROTO_TCP, LW_TCP_ACK, 60)
+                : pkt(ts, c, 40000, s, 443, LW_PROTO_TCP, LW_TCP_ACK, 60);
+}
+
+static uint32_t grow_index(const lw_flow *f)
+{
+    return (uint32_t)f->src.b[1] << 16 | (uint32_t)f->src.b[2] << 8 | f->src.b[3];
+}
+
+/* Release order, as tuple indices. */
+typedef struct grow_log {
+    uint32_t order[4096];
+    size_t n;
+} grow_log;
+
+static void on_grow_release(lw_flow *f, void *ctx)
+{
+    grow_log *g = ctx;
+    if (g->n < sizeof(g->order) / sizeof(g->order[0]))
+        g->order[g->n] = grow_index(f);
+    g->n++;
+}
+
+static lw_flow_table *grow_table(uint64_t *ctr, uint32_t max_flows, grow_log *log)
+{
+    lw_flow_table_config cfg = {.max_flows = max_flows,
+                                .idle_timeout_us = 1000000,
+                                .closed_timeout_us = 1000,
+                                .release = log ? on_grow_release : NULL,
+                                .release_ctx = log};
+    lw_flow_table *t = lw_flow_table_new(&cfg, ctr);
+    assert_non_null(t);
+    return t;
+}
+
+/* Creates flow i at ts (it must be new) and returns its record. */
+static lw_flow *grow_new(lw_flow_table *t, uint32_t i, uint64_t ts)
+{
+    lw_packet p = grow_pkt(i, ts, false);
+    bool created = false;
+    lw_flow *f = lw_flow_get(t, &p, NULL, &created);
+    assert_non_null(f);
+    if (!created)
+        fail_msg("flow %u already there", i);
+    return f;
+}
+
+/* Flows [from, to) are found, not created, from both directions, as the
+ * records in rec. Packet time 0 moves no flow in the lists. */
+static void check_findable(lw_flow_table *t, uint32_t from, uint32_t to, lw_flow *const *rec)
+{
+    for (uint32_t i = from; i < to; i++) {
+        for (int back = 0; back < 2; back++) {
+            lw_packet p = grow_pkt(i, 0, back);
+            bool created = true;
+            int dir = -1;
+            lw_flow *f = lw_flow_get(t, &p, &dir, &created);
+            if (f != rec[i] || created || dir != (back ? LW_DIR_TOCLIENT : LW_DIR_TOSERVER))
+                fail_msg("flow %u lost from direction %d", i, back);
+        }
+    }
+}
+
+static size_t old_buckets(const lw_flow_table *t)
+{
+    size_t old = 1;
+    lw_flow_table_buckets(t, &old);
+    return old;
+}
+
+static void test_buckets_start_small_and_double_incrementally(void **state)
+{
+    (void)state;
+    uint64_t ctr[LW_FLOW_CTR_MAX] = {0};
+    lw_flow_table *t = grow_table(ctr, 100000, NULL);
+    lw_flow *rec[1300];
+    assert_int_equal(lw_flow_table_buckets(t, NULL), FIRST_BUCKETS);
+    for (uint32_t i = 0; i < GROW_AT; i++)
+        rec[i] = grow_new(t, i, 10);
+    /* a load of exactly 1/2 has not passed 1/2 */
+    assert_int_equal(lw_flow_table_buckets(t, NULL), FIRST_BUCKETS);
+    assert_int_equal(old_buckets(t), 0);
+    rec[GROW_AT] = grow_new(t, GROW_AT, 10);
+    assert_int_equal(lw_flow_table_buckets(t, NULL), 2 * FIRST_BUCKETS);
+    assert_int_equal(old_buckets(t), FIRST_BUCKETS);
+    /* mid-migration: both arrays in use; lookups neither move nor allocate */
+    lw_alloc_counts a, b;
+    lw_alloc_count_get(&a);
+    check_findable(t, 0, GROW_AT + 1, rec);
+    lw_alloc_count_get(&b);
+    assert_true(lw_alloc_count_hooked());
+    assert_int_equal(lw_alloc_count_allocs(&b), lw_alloc_count_allocs(&a));
+    assert_int_equal(old_buckets(t), FIRST_BUCKETS);
+    /* STEP_BUCKETS old buckets per new flow: the last moves at flow `done` */
+    uint32_t done = GROW_AT + FIRST_BUCKETS / STEP_BUCKETS - 1;
+    for (uint32_t i = GROW_AT + 1; i < done; i++)
+        rec[i] = grow_new(t, i, 20);
+    assert_int_equal(old_buckets(t), FIRST_BUCKETS);
+    check_findable(t, 0, done, rec);
+    rec[done] = grow_new(t, done, 20);
+    assert_int_equal(old_buckets(t), 0);
+    assert_int_equal(lw_flow_table_buckets(t, NULL), 2 * FIRST_BUCKETS);
+    check_findable(t, 0, done + 1, rec);
+    assert_int_equal(ctr[LW_FLOW_CTR_CREATED], done + 1);
+    lw_flow_table_free(t);
+}
+
+static void test_growth_keeps_every_flow_findable(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    uint64_t ctr[LW_FLOW_CTR_MAX] = {0};
+    lw_flow_table *t = grow_table(ctr, 1u << 20, NULL);
+    lw_flow **rec = calloc(N, sizeof(*rec));
+    assert_non_null(rec);
+    unsigned growths = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        bool was = old_buckets(t) != 0;
+        rec[i] = grow_new(t, i, 10 + i);
+        if (!was && old_buckets(t) != 0) { /* a doubling began: look all up */
+            growths++;
+            check_findable(t, 0, i + 1, rec);
+        }
+    }
+    assert_int_equal(growths, 6); /* 1,024 -> 65,536 */
+    assert_int_equal(lw_flow_table_buckets(t, NULL), 65536);
+    check_findable(t, 0, N, rec);
+    /* release every third flow (closed, then expired) */
+    for (uint32_t i = 0; i < N; i += 3)
+        lw_flow_mark_closed(t, rec[i]);
+    assert_int_equal(lw_flow_table_expire(t, N + 5000, N), (N + 2) / 3);
+    assert_int_equal(ctr[LW_FLOW_CTR_EXPIRED_CLOSED], (N + 2) / 3);
+    for (uint32_t i = 0; i < N; i++) {
+        if (i % 3 != 0) {
+            check_findable(t, i, i + 1, rec);
+        } else {
+            lw_packet p = grow_pkt(i, N + 6000, true);
+            bool created = false;
+            assert_non_null(lw_flow_get(t, &p, NULL, &created));
+            assert_true(created); /* gone: a new flow */
+        }
+    }
+    assert_int_equal(lw_flow_table_count(t), N);
+    lw_flow_table_flush(t);
+    assert_int_equal(lw_flow_table_count(t), 0);
+    assert_int_equal(ctr[LW_FLOW_CTR_CREATED],
+                     ctr[LW_FLOW_CTR_EXPIRED_CLOSED] + ctr[LW_FLOW_CTR_FLUSHED]);
+    rec[0] = grow_new(t, 0, N + 7000); /* usable after the flush */
+    check_findable(t, 0, 1, rec);
+    lw_flow_table_free(t);
+    free(rec);
+}
+
+/* Checks that the log holds flows 0..n-1 released in that order. */
+static void check_log_in_order(const grow_log *log, uint32_t n)
+{
+    assert_int_equal(log->n, n);
+    for (uint32_t k = 0; k < n; k++)
+        if (log->order[k] != k)
+            fail_msg("release %u was flow %u", k, log->order[k]);
+}
+
+/* Eviction at the cap, idle expiry and a bulk flush after a growth
+ * release the same flows in the same order as without one: by last
+ * packet. (A doubling ends before the table can reach max_flows, so
+ * eviction at the cap never meets one.) */
+static void test_evict_expire_flush_order_across_growth(void **state)
+{
+    (void)state;
+    uint64_t ctr[LW_FLOW_CTR_MAX] = {0};
+    grow_log *log = calloc(1, sizeof(*log));
+    assert_non_null(log);
+    lw_flow_table *t = grow_table(ctr, 1100, log); /* cap 2,048 buckets */
+    lw_flow *rec[1200];
+    for (uint32_t i = 0; i < 1200; i++) /* evicts flows 0..99 */
+        rec[i] = grow_new(t, i, 10 + i);
+    assert_int_equal(lw_flow_table_buckets(t, NULL), 2048);
+    assert_int_equal(ctr[LW_FLOW_CTR_EVICTED], 100);
+    check_findable(t, 100, 1200, rec);
+    /* idle time-out 1 s: flows last seen at 10 + i <= 309 expire */
+    assert_int_equal(lw_flow_table_expire(t, 1000000 + 309, 1000), 200);
+    assert_int_equal(ctr[LW_FLOW_CTR_EXPIRED_IDLE], 200);
+    check_findable(t, 300, 1200, rec);
+    lw_flow_table_flush(t); /* 900 flows in 2,048 buckets: the bulk path */
+    check_log_in_order(log, 1200);
+    lw_flow_table_free(t);
+    free(log);
+}
+
+/* Expiry and flush while a doubling is under way: removals from either
+ * array, the per-flow flush (few flows) leaving the move to go on, the
+ * bulk flush (many) dropping the old array. */
+static void test_expire_and_flush_during_migration(void **state)
+{
+    (void)state;
+    uint64_t ctr[LW_FLOW_CTR_MAX] = {0};
+    grow_log *log = calloc(1, sizeof(*log));
+    assert_non_null(log);
+    lw_flow_table *t = grow_table(ctr, 4096, log);
+    lw_flow *rec[1000];
+    for (uint32_t i = 0; i < 600; i++)
+        rec[i] = grow_new(t, i, 10 + i);
+    assert_int_equal(old_buckets(t), FIRST_BUCKETS);
+    assert_int_equal(lw_flow_table_expire(t, 1000000 + 509, 2000), 500);
+    assert_int_equal(old_buckets(t), FIRST_BUCKETS);
+    check_findable(t, 500, 600, rec);
+    lw_flow_table_flush(t); /* 100 flows in 2,048 buckets: one by one */
+    assert_int_equal(lw_flow_table_count(t), 0);
+    assert_int_equal(old_buckets(t), FIRST_BUCKETS);
+    check_log_in_order(log, 600);
+    for (uint32_t i = 0; i < 1000; i++) /* the move goes on and ends */
+        rec[i] = grow_new(t, i, 3000000 + i);
+    assert_int_equal(old_buckets(t), 0);
+    check_findable(t, 0, 1000, rec);
+    lw_flow_table_free(t);
+
+    memset(log, 0, sizeof(*log));
+    t = grow_table(ctr, 4096, log);
+    for (uint32_t i = 0; i < 600; i++)
+        rec[i] = grow_new(t, i, 10 + i);
+    assert_int_equal(old_buckets(t), FIRST_BUCKETS);
+    lw_flow_table_flush(t); /* 600 flows: the bulk path */
+    assert_int_equal(old_buckets(t), 0);
+    check_log_in_order(log, 600);
+    for (uint32_t i = 0; i < 1000; i++)
+        rec[i] = grow_new(t, i, 3000000 + i);
+    check_findable(t, 0, 1000, rec);
+    lw_flow_table_free(t);
+    free(log);
+}
+
+/* A refused doubling keeps the table working on its array, counts
+ * nothing, and is tried again 1/16 of its buckets new flows later. */
+static void test_refused_growth_leaves_working_table(void **state)
+{
+    (void)state;
+    uint64_t ctr[LW_FLOW_CTR_MAX] = {0};
+    lw_flow_table *t = grow_table(ctr, 100000, NULL);
+    lw_flow *rec[1500];
+    refused = 0;
+    fail_bytes = 2 * FIRST_BUCKETS * sizeof(lw_flow *);
+    for (uint32_t i = 0; i <= GROW_AT; i++)
+        rec[i] = grow_new(t, i, 10);
+    assert_int_equal(refused, 1);
+    assert_int_equal(lw_flow_table_buckets(t, NULL), FIRST_BUCKETS);
+    assert_int_equal(old_buckets(t), 0);
+    uint32_t retry = GROW_AT + 1 + FIRST_BUCKETS / 16; /* the next attempt */
+    for (uint32_t i = GROW_AT + 1; i < retry; i++)
+        rec[i] = grow_new(t, i, 10);
+    assert_int_equal(refused, 1);
+    rec[retry] = grow_new(t, retry, 10);
+    assert_int_equal(refused, 2);
+    check_findable(t, 0, retry + 1, rec); /* load above 1, all there */
+    assert_int_equal(ctr[LW_FLOW_CTR_ALLOC_FAILED], 0);
+    fail_bytes = 0;
+    uint32_t next = retry + 1 + FIRST_BUCKETS / 16;
+    for (uint32_t i = retry + 1; i < next; i++)
+        rec[i] = grow_new(t, i, 10);
+    assert_int_equal(lw_flow_table_buckets(t, NULL), FIRST_BUCKETS);
+    rec[next] = grow_new(t, next, 10);
+    assert_int_equal(lw_flow_table_buckets(t, NULL), 2 * FIRST_BUCKETS);
+    for (uint32_t i = next + 1; i < 1500; i++)
+        rec[i] = grow_new(t, i, 10);
+    check_findable(t, 0, 1500, rec);
+    assert_int_equal(refused, 2);
+    assert_int_equal(ctr[LW_FLOW_CTR_CREATED], 1500);
+    lw_flow_table_free(t);
+}
+
+static void test_bucket_array_capped_by_max_flows(void **state)
+{
+    (void)state;
+    uint64_t ctr[LW_FLOW_CTR_MAX] = {0};
+    lw_flow_table *t = grow_table(ctr, 4, NULL); /* a small cap starts at its size */
+    assert_int_equal(lw_flow_table_buckets(t, NULL), 4);
+    for (uint32_t i = 0; i < 10; i++)
+        grow_new(t, i, 10 + i);
+    assert_int_equal(lw_flow_table_buckets(t, NULL), 4);
+    lw_flow_table_free(t);
+    t = grow_table(ctr, FIRST_BUCKETS, NULL); /* load 1 at the cap: no growth */
+    for (uint32_t i = 0; i < 3000; i++)
+        grow_new(t, i, 10 + i);
+    assert_int_equal(lw_flow_table_buckets(t, NULL), FIRST_BUCKETS);
+    assert_int_equal(old_buckets(t), 0);
+    lw_flow_table_free(t);
+    t = grow_table(ctr, 1500, NULL); /* cap 2,048, reached and kept */
+    for (uint32_t i = 0; i < 6000; i++)
+        grow_new(t, i, 10 + i);
+    assert_int_equal(lw_flow_table_buckets(t, NULL), 2048);
+    assert_int_equal(old_buckets(t), 0);
+    assert_int_equal(lw_flow_table_count(t), 1500);
+    lw_flow_table_free(t);
+    t = grow_table(ctr, 1u << 30, NULL); /* the largest cap starts small */
+    assert_int_equal(lw_flow_table_buckets(t, NULL), FIRST_BUCKETS);
+    lw_flow_table_free(t);
+}
+
 static void test_bad_config_rejected(void **state)
 {
     fixture *fx = *state;
@@ -1388,6 +1762,12 @@ int main(void)
         T(test_flush_full_table_clears_buckets),
         T(test_packets_in_and_across_intervals_count_nothing),
         T(test_interval_random_against_model),
+        T(test_buckets_start_small_and_double_incrementally),
+        T(test_growth_keeps_every_flow_findable),
+        T(test_evict_expire_flush_order_across_growth),
+        T(test_expire_and_flush_during_migration),
+        T(test_refused_growth_leaves_working_table),
+        T(test_bucket_array_capped_by_max_flows),
         T(test_bad_config_rejected),
         T(test_counter_names),
     };
