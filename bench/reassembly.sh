@@ -54,13 +54,7 @@ UPLOAD = 1000000
 
 
 def row():
-    first, last = rng.choice(g.FIRST_NAMES), rng.choice(g.LAST_NAMES)
-    email = "%s.%s%d@%s" % (first.lower(), last.lower(), rng.randrange(1, 100000), rng.choice(g.EMAIL_DOMAINS))
-    phone = "(%d) 555-%04d" % (rng.choice(g.AREA_CODES), rng.randrange(100, 200))
-    partial = "4" + "".join(str(rng.randrange(10)) for _ in range(14))
-    card = partial + g.luhn_check_digit(partial)
-    ssn = "%03d-%02d-%04d" % (rng.randrange(1, 666), rng.randrange(1, 100), rng.randrange(1, 10000))
-    return "%s %s,%s,%s,%s,%s\n" % (first, last, email, phone, card, ssn)
+    return g.customer_csv_row(rng)
 
 
 pool = [row() for _ in range(20000)]

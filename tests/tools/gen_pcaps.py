@@ -642,6 +642,17 @@ def luhn_check_digit(partial):
     return str((10 - total % 10) % 10)
 
 
+def customer_csv_row(rng):
+    """One invented "First Last,email,phone,card,ssn" line, the rows the benches upload."""
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    email = "%s.%s%d@%s" % (first.lower(), last.lower(), rng.randrange(1, 100000), rng.choice(EMAIL_DOMAINS))
+    phone = "(%d) 555-%04d" % (rng.choice(AREA_CODES), rng.randrange(100, 200))
+    partial = "4" + "".join(str(rng.randrange(10)) for _ in range(14))
+    card = partial + luhn_check_digit(partial)
+    ssn = "%03d-%02d-%04d" % (rng.randrange(1, 666), rng.randrange(1, 100), rng.randrange(1, 10000))
+    return "%s %s,%s,%s,%s,%s\n" % (first, last, email, phone, card, ssn)
+
+
 def luhn_ok(digits):
     return luhn_check_digit(digits[:-1]) == digits[-1]
 
