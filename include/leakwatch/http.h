@@ -124,9 +124,47 @@ size_t lw_http_footprint(const lw_http *h);
  * connection allocate nothing and leave it as it was. False for NULL. */
 bool lw_http_mem_changed(lw_http *h);
 
+/*
+ * Releasing an idle parser. A connection that waits between messages needs
+ * none of the parser's framing state, only its output budget (in_total x
+ * max_ratio + max_decompressed of each direction, which spans messages).
+ * A caller holding many such connections may keep just that (an
+ * lw_http_carry, 16 bytes) and give the parser back:
+ *
+ *   if (lw_http_idle(h)) { lw_http_park(h, &carry); ...reuse or free h... }
+ *   later: h = a parked parser or lw_http_new(); lw_http_resume(h, &carry);
+ *
+ * The resumed parser then behaves as the original would have, byte for
+ * byte (content, item ends, meta, counters), for any later input, gaps and
+ * the end of the connection; only its footprint may differ (it keeps the
+ * line buffers of the connection it last served).
+ */
+typedef struct lw_http_carry {
+    /* per direction: in_total x max_ratio - out_total (0 when max_ratio is 0) */
+    int64_t credit[2];
+    /* requests awaiting their response (none of them a HEAD or CONNECT) */
+    uint8_t pending;
+} lw_http_carry;
+
+/* True when h may be parked: both directions between messages with no
+ * partial line, no response owed to a HEAD or CONNECT (responses owed to
+ * other requests are carried), no tunnel or upgrade, nothing open or
+ * counted that a new parser would not match. False for NULL. */
+bool lw_http_idle(const lw_http *h);
+
+/* h must be idle: writes what the connection carries into *carry and resets
+ * h to the state of a new parser (same limits and counters), keeping its
+ * line buffers and http_ext, so that it may serve any connection of the
+ * same caller. Its footprint is unchanged. */
+void lw_http_park(lw_http *h, lw_http_carry *carry);
+
+/* h is new or parked: it continues the connection *carry was parked from
+ * (a zeroed carry: a new connection). Marks the footprint changed. */
+void lw_http_resume(lw_http *h, const lw_http_carry *carry);
+
 /* A hint, no effect on results: starts loading the state lw_http_feed()
  * reads first for direction dir, so that a caller which knows the next
- * feed early can overlap the cache misses with other work. */
+ * feed early can overlap the cache misses with other work. NULL: nothing. */
 void lw_http_prefetch(const lw_http *h, int dir);
 
 #endif

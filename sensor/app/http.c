@@ -39,6 +39,12 @@
  * lw_http_passthrough() turns true and the direction's bytes from the
  * first one after the message are emitted as they are.
  *
+ * Parking (lw_http_idle, lw_http_park, lw_http_resume). Between messages
+ * a connection's parser holds nothing a new one would not, but for the
+ * output budget below and the number of requests awaiting a response; a
+ * caller with many waiting connections keeps those (lw_http_carry) and
+ * reuses the parser. lw_http_idle audits every field for that claim.
+ *
  * Every emission goes through lw_http_emit, which enforces the output
  * budget of a direction: in_total x max_ratio + max_decompressed bytes.
  * Only decompression can approach it; inflate's own caps act per body, the
@@ -922,6 +928,8 @@ bool lw_http_mem_changed(lw_http *h)
 
 void lw_http_prefetch(const lw_http *h, int dir)
 {
+    if (!h)
+        return; /* parked (lw_http_park): the next feed resumes a parser */
     /* the parser's head (sink, limits, counters) and the direction's
      * framing state up to its body pipeline: what every feed reads first */
     const http_dir *d = &h->d[dir & 1];
@@ -929,6 +937,175 @@ void lw_http_prefetch(const lw_http *h, int dir)
     __builtin_prefetch(d, 1);
     __builtin_prefetch((const uint8_t *)d + 64, 1);
     __builtin_prefetch((const uint8_t *)d + 128, 1);
+}
+
+/* ---- parking an idle parser ------------------------------------------------------ */
+
+/* Largest in_total x max_ratio and out_total a carry takes: the credit is
+ * then an exact int64_t, with room for both signs. */
+#define HTTP_CARRY_MAX (INT64_MAX / 4)
+
+static bool dir_idle(const http_dir *d)
+{
+    /*
+     * Every field of http_dir against a new parser's (lw_http_new:
+     * calloc, then message_reset), for what it would change later:
+     *   h, dir                 set at creation, the same in any parser.
+     *   line, line_cap,        memory only: line_reserve grows from any
+     *   line_allocs, ext       size, the kept ext's boundary and layers are
+     *                          written before each use (dispatch_header,
+     *                          body_begin); lw_http_park keeps them.
+     *   in_total, out_total    the output budget: carried (lw_http_carry);
+     *                          bounded here so that the credit is exact.
+     *   clen, remain           required zero (message_reset's values).
+     *   cs_size, cs_len,       the chunk-size line: only chunk_size_step
+     *   cs_phase, cs_digits,   reads them, in HS_CHUNK_SIZE, which is
+     *   cs_long                entered only through body_start and
+     *                          chunk_crlf_step, both of which set all five
+     *                          first; a finished chunked message leaves
+     *                          them as its last-chunk line left them, so
+     *                          they are not required (lw_http_park zeroes
+     *                          them).
+     *   body                   all zero (body_free): no open body, no
+     *                          multipart levels, no inflate layers, and
+     *                          `dead` / `bombed` (which lw_http_emit sets
+     *                          and reads even between bodies) clear.
+     *   line_len, pl_start     no partial line;
+     *   hdr_pending, pl_cont,  no header waiting for a fold, no fold in
+     *   pl_skipws, line_over,  progress, no over-long line being cut or
+     *   over_emitted           streamed out raw;
+     *   line_raw, resync       not resynchronising: a new parser counts the
+     *                          next bad start line, this one would not;
+     *   item_open              a new parser's first item_end would not fire;
+     *   cut_counted,           a new parser would count DECOMPRESS_BOMB /
+     *   hdr_capped             TOO_MANY_HEADERS again;
+     *   state                  HS_START: a message boundary (HS_PASSTHROUGH
+     *                          never is);
+     *   nheaders, trailers,    the message's fields, reset by message_reset
+     *   method, status,        at every message end: required at their new
+     *   chunked, te_present,   values, so a future path that reads one
+     *   has_clen, clen_bad,    early still sees what it would have seen.
+     *   enc, nenc,
+     *   enc_overflow, ctype,
+     *   boundary_bad, blen
+     *   inspect                rewritten by every feed before any use; the
+     *                          gap and free paths use it only to emit a
+     *                          partial line or close an open item, which an
+     *                          idle direction has not.
+     */
+    if (d->state != HS_START || d->line_len != 0 || d->pl_start != 0)
+        return false;
+    if (d->hdr_pending || d->pl_cont || d->pl_skipws || d->line_over || d->over_emitted ||
+        d->line_raw || d->resync || d->item_open || d->cut_counted || d->hdr_capped)
+        return false;
+    if (d->nheaders != 0 || d->trailers || d->method != M_OTHER || d->status != 0 || d->chunked ||
+        d->te_present || d->has_clen || d->clen_bad || d->clen != 0 || d->remain != 0 ||
+        d->nenc != 0 || d->enc_overflow || d->ctype != CT_RAW || d->boundary_bad || d->blen != 0)
+        return false;
+    const http_body *b = &d->body;
+    if (b->mp || b->on || b->dead || b->bombed || b->nlayers || b->ctype != CT_RAW ||
+        b->form_value || b->mp_depth)
+        return false;
+    uint32_t r = d->h->lim->max_ratio;
+    if (r > 0 && (d->in_total > (uint64_t)HTTP_CARRY_MAX / r || d->out_total > HTTP_CARRY_MAX))
+        return false;
+    return true;
+}
+
+bool lw_http_idle(const lw_http *h)
+{
+    /*
+     * lw_http's own fields: lim, ctr and max_line are the caller's, the
+     * same for every parser it makes; sink is NULL between calls;
+     * mem_changed is memory only. upgraded: a new parser would count
+     * UPGRADE again (and both directions of an upgraded connection are in
+     * HS_PASSTHROUGH anyway). The request FIFO: a HEAD or CONNECT entry
+     * decides how its response is framed, so none may be pending; entries
+     * of other requests are all M_OTHER (0), and a FIFO of fifo_n of them
+     * behaves the same from any fifo_head, so only their number is carried
+     * (lw_http_resume rebuilds it from head 0). This is what lets a
+     * connection give its parser back while it waits for the response.
+     */
+    if (!h || h->upgraded || h->sink)
+        return false;
+    for (unsigned i = 0; i < h->fifo_n; i++) {
+        unsigned at = (h->fifo_head + i) % HTTP_FIFO_MAX;
+        if (((h->fifo[at / 4] >> ((at % 4) * 2)) & 3u) != M_OTHER)
+            return false;
+    }
+    return dir_idle(&h->d[0]) && dir_idle(&h->d[1]);
+}
+
+void lw_http_park(lw_http *h, lw_http_carry *carry)
+{
+    if (!h || !carry)
+        return;
+    uint32_t r = h->lim->max_ratio;
+    carry->pending = h->fifo_n;
+    struct {
+        uint8_t *line;
+        http_ext *ext;
+        uint32_t line_cap;
+        uint8_t line_allocs;
+    } keep[2];
+    for (int i = 0; i < 2; i++) {
+        http_dir *d = &h->d[i];
+        carry->credit[i] = r == 0 ? 0 : (int64_t)(d->in_total * r) - (int64_t)d->out_total;
+        keep[i].line = d->line;
+        keep[i].ext = d->ext;
+        keep[i].line_cap = d->line_cap;
+        keep[i].line_allocs = d->line_allocs;
+    }
+    const lw_app_limits *lim = h->lim;
+    uint64_t *ctr = h->ctr;
+    uint32_t max_line = h->max_line;
+    bool mem_changed = h->mem_changed;
+    memset(h, 0, sizeof(*h));
+    h->lim = lim;
+    h->ctr = ctr;
+    h->max_line = max_line;
+    h->mem_changed = mem_changed;
+    for (int i = 0; i < 2; i++) {
+        http_dir *d = &h->d[i];
+        d->h = h;
+        d->dir = (uint8_t)i;
+        d->line = keep[i].line;
+        d->ext = keep[i].ext;
+        d->line_cap = keep[i].line_cap;
+        d->line_allocs = keep[i].line_allocs;
+        message_reset(d);
+    }
+}
+
+void lw_http_resume(lw_http *h, const lw_http_carry *carry)
+{
+    if (!h || !carry)
+        return;
+    uint64_t r = h->lim->max_ratio;
+    for (int i = 0; i < 2; i++) {
+        /* Any in_total, out_total with in_total x r - out_total = credit
+         * give the budget the same room from here on: in_total + later
+         * input, times r, plus max_decompressed, minus out_total + later
+         * output. (The one difference: the parked connection's larger
+         * in_total reaches lw_http_emit's overflow guard, which lifts the
+         * cap, sooner; by then the cap exceeds 2^63 bytes of output.) */
+        http_dir *d = &h->d[i];
+        int64_t c = carry->credit[i];
+        d->in_total = d->out_total = 0;
+        if (r == 0 || c == 0)
+            continue;
+        if (c > 0) {
+            d->in_total = ((uint64_t)c + r - 1) / r;
+            d->out_total = d->in_total * r - (uint64_t)c;
+        } else {
+            d->out_total = (uint64_t)-c;
+        }
+    }
+    /* the pending requests, all M_OTHER (0) */
+    memset(h->fifo, 0, sizeof(h->fifo));
+    h->fifo_head = 0;
+    h->fifo_n = carry->pending <= HTTP_FIFO_MAX ? carry->pending : HTTP_FIFO_MAX;
+    h->mem_changed = true;
 }
 
 size_t lw_http_footprint(const lw_http *h)

@@ -505,6 +505,8 @@ void lw_engine_free(lw_engine *e)
     /* Flows must go before the match worker: releasing them closes streams. */
     if (e->flows)
         lw_flow_table_free(e->flows);
+    for (uint32_t i = 0; i < e->http_nspare; i++)
+        lw_http_free(e->http_spare[i], NULL);
     for (size_t i = 0; i < e->det_count; i++)
         lw_burst_free(e->det[i].table);
     lw_burst_free(e->src_dests);

@@ -12,6 +12,11 @@
  * it). What decoders say about the transaction (HTTP host, SMTP recipients)
  * is kept per flow for the alert, masked where it may hold PII.
  *
+ * An HTTP flow that waits between messages, or for a response, gives its
+ * decoder back (to the worker's spares) and takes one again at its next
+ * bytes, keeping only a 24-byte carry: a million concurrent connections
+ * must fit flow.memcap.
+ *
  * TLS is tracked, not decoded: its cleartext handshake is scanned, the
  * ClientHello's server name is kept for the alert and the policy, and
  * every byte after the handshake is skipped (counted as
@@ -297,6 +302,57 @@ static void account_decoder(lw_engine *e, lw_flow *f, flow_app *fa)
     }
 }
 
+/*
+ * Idle HTTP decoders. A connection waiting between messages (or for the
+ * response to its request) needs none of its decoder's ~400 bytes: when a
+ * feed leaves it idle (lw_http_idle: both directions at a message boundary,
+ * no HEAD or CONNECT answer owed, nothing open), its output budget and
+ * count of pending requests go into the flow's carry, the decoder to the
+ * worker's spares (freed when they are full), and d.http becomes NULL while
+ * decoder stays LW_APP_HTTP. The flow's next bytes (or gap) take a spare, or a new
+ * one, and resume it from the carry: lw_http guarantees the results are
+ * those of the decoder it gave back. Every other use of d.http (the
+ * footprint, the end of the flow, the prefetch) takes NULL as "nothing
+ * held". A keep-alive flow thus swaps decoders with the spares and
+ * allocates nothing.
+ */
+static lw_http *http_take(lw_engine *e, const lw_http_carry *carry)
+{
+    lw_http *h =
+        e->http_nspare ? e->http_spare[--e->http_nspare] : lw_http_new(&e->app_limits, e->http_ctr);
+    if (h)
+        lw_http_resume(h, carry);
+    return h;
+}
+
+static void http_give_back(lw_engine *e, lw_flow *f, flow_app *fa)
+{
+    lw_http *h = fa->d.http;
+    lw_http_park(h, &fa->m.http.carry);
+    if (e->http_nspare < ENG_HTTP_SPARE)
+        e->http_spare[e->http_nspare++] = h;
+    else
+        lw_http_free(h, NULL); /* parked: nothing left to flush */
+    fa->d.http = NULL;
+    account_decoder(e, f, fa);
+}
+
+/* The flow's HTTP decoder, taken back if it was given back; NULL (and
+ * counted) when memory ran out: the bytes are then scanned raw. */
+static lw_http *http_decoder(lw_engine *e, lw_flow *f, flow_app *fa)
+{
+    if (!fa->d.http) {
+        fa->d.http = http_take(e, &fa->m.http.carry);
+        if (!fa->d.http) {
+            e->ctr[CTR_STATE_ALLOC_FAILED]++;
+            return NULL;
+        }
+        memset(&fa->m.http.carry, 0, sizeof(fa->m.http.carry));
+        account_decoder(e, f, fa);
+    }
+    return fa->d.http;
+}
+
 static void start_decoder(lw_engine *e, lw_flow *f)
 {
     if (f->proto != LW_PROTO_TCP)
@@ -309,9 +365,11 @@ static void start_decoder(lw_engine *e, lw_flow *f)
         return;
     bool ok = false;
     switch (f->app_proto) {
-    case LW_APP_HTTP:
-        ok = (fa->d.http = lw_http_new(&e->app_limits, e->http_ctr)) != NULL;
+    case LW_APP_HTTP: {
+        lw_http_carry fresh = {{0, 0}, 0}; /* a new connection carries nothing */
+        ok = (fa->d.http = http_take(e, &fresh)) != NULL;
         break;
+    }
     case LW_APP_SMTP:
         ok = (fa->d.smtp = lw_smtp_new(&e->app_limits, e->smtp_ctr)) != NULL;
         break;
@@ -424,6 +482,8 @@ void eng_on_stream_bytes(void *arg, int dir, const uint8_t *data, size_t len, bo
         mark_gap(e, f, dir);
 
     flow_app *fa = f->slot[LW_FLOW_SLOT_APP];
+    if (fa && fa->decoder == LW_APP_HTTP && !fa->raw[dir] && !http_decoder(e, f, fa))
+        fa = NULL; /* no memory for a decoder: these bytes go raw */
     if (fa && fa->decoder != LW_APP_UNKNOWN && !fa->raw[dir]) {
         app_ctx ac = {e, f};
         lw_app_sink sink = make_sink(&ac);
@@ -437,6 +497,8 @@ void eng_on_stream_bytes(void *arg, int dir, const uint8_t *data, size_t len, bo
                 fa->raw[dir] = true;
             if (lw_http_mem_changed(fa->d.http))
                 account_decoder(e, f, fa);
+            if (lw_http_idle(fa->d.http))
+                http_give_back(e, f, fa);
             /* what flow.memcap holds for the decoder is what it holds */
             assert(fa->decoder_mem == decoder_footprint(fa));
             return;

@@ -106,6 +106,10 @@ typedef struct flow_app {
             char method[16];
             char content_type[64];
             uint16_t status;
+            /* while d.http is NULL (the decoder was idle and was given
+             * back, engine_app.c): what the connection carries into the
+             * decoder it resumes with */
+            lw_http_carry carry;
         } http;
         struct {
             char helo[APP_TEXT_MAX];
@@ -124,6 +128,9 @@ typedef struct flow_app {
     } m;
     char rcpt_room[][LW_PII_MASK_MAX]; /* SMTP flows only: APP_RCPT_MAX rows */
 } flow_app;
+
+/* Parked HTTP decoders a worker keeps for reuse (the rest are freed). */
+#define ENG_HTTP_SPARE 64
 
 /* Bytes of an SMTP flow's slot beyond sizeof(flow_app). */
 #define APP_SMTP_EXTRA (APP_RCPT_MAX * LW_PII_MASK_MAX)
@@ -203,6 +210,11 @@ struct lw_engine {
     lw_defrag *defrag;
     lw_stream_pool stream_pool;
     lw_app_limits app_limits;
+    /* HTTP decoders given back by idle flows (lw_http_park), for the next
+     * flow that needs one: a keep-alive flow parks its decoder between
+     * messages and takes one back at its next bytes, and neither allocates */
+    lw_http *http_spare[ENG_HTTP_SPARE];
+    uint32_t http_nspare;
     uint64_t now_us; /* largest packet or tick time seen */
     uint8_t kind_severity[LW_SIG_MAX_KINDS];
 

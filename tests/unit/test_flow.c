@@ -993,9 +993,11 @@ static void test_per_flow_state_within_budget(void **state)
                   glibc_chunk(sizeof(flow_match)), record + buckets + slots);
     assert_true(sizeof(lw_flow) <= 160);
     /* flow_app is sized by its HTTP member since SMTP's recipients moved
-     * out of its union; the whole must stay well inside the 1 KiB budget */
-    assert_true(sizeof(flow_app) <= 392);
-    assert_true(record + buckets + slots <= 736);
+     * out of its union (with the 24 bytes an idle HTTP decoder leaves
+     * behind when it is released); the whole must stay well inside the
+     * 1 KiB budget */
+    assert_true(sizeof(flow_app) <= 416);
+    assert_true(record + buckets + slots <= 768);
 }
 
 /* A million SYNs from distinct tuples: 10.x.y.z:port -> 203.0.113.9:443. */
