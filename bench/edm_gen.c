@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "luhn.h"
+
 /* The NANP validator's area-code rules: [2-9][0-8][0-9], not N11, not 37X,
  * not 96X, not 555. */
 static int npa_ok(int n)
@@ -29,24 +31,6 @@ static int npa_ok(int n)
     if (n / 10 == 37 || n / 10 == 96 || n == 555)
         return 0;
     return 1;
-}
-
-static int luhn_digit(const char *d, int n)
-{
-    int sum = 0;
-
-    /* Digits from the right of the full number, check digit excluded: the
-     * rightmost of these is doubled. */
-    for (int i = n - 1, dbl = 1; i >= 0; i--, dbl = !dbl) {
-        int v = d[i] - '0';
-        if (dbl) {
-            v *= 2;
-            if (v > 9)
-                v -= 9;
-        }
-        sum += v;
-    }
-    return (10 - sum % 10) % 10;
 }
 
 int main(int argc, char **argv)

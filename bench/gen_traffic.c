@@ -44,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "luhn.h"
+
 #define CORPUS_MAIN (16u << 20) /* distinct text; slices start in here */
 #define BODY_MAX    (512u << 10)
 #define CORPUS_CAP  (CORPUS_MAIN + BODY_MAX + 65536)
@@ -186,21 +188,6 @@ static void base64(struct corpus *c, uint64_t *r)
         line[76] = '\n';
         put(c, line, 77);
     }
-}
-
-static int luhn_digit(const char *d, int n)
-{
-    int sum = 0;
-    for (int i = n - 1, dbl = 1; i >= 0; i--, dbl = !dbl) {
-        int v = d[i] - '0';
-        if (dbl) {
-            v *= 2;
-            if (v > 9)
-                v -= 9;
-        }
-        sum += v;
-    }
-    return (10 - sum % 10) % 10;
 }
 
 /* The remainder mod 97 of a string of digits and letters (A=10 ... Z=35). */
