@@ -161,9 +161,10 @@ struct lw_match_worker {
     uint64_t setmask[LW_PREFILTER_SETS_MAX][LW_GATE_BLOCKS + 1];
     uint64_t spare[LW_GATE_BLOCKS + 1];
     uint64_t run[LW_GATE_BLOCKS + 1];
-    uint8_t mark[LW_GATE_BLOCKS]; /* some gate marked the block */
-    uint8_t *gmark;               /* [ngates][LW_GATE_BLOCKS]: gate k marked it */
-    uint16_t *marked;             /* the gates that marked some block, in order */
+    uint64_t win[LW_GATE_BLOCKS + 1]; /* where a group's runs are min bytes long */
+    uint8_t mark[LW_GATE_BLOCKS];     /* some gate marked the block */
+    uint8_t *gmark;                   /* [ngates][LW_GATE_BLOCKS]: gate k marked it */
+    uint16_t *marked;                 /* the gates that marked some block, in order */
     size_t nmarked;
     void *pool; /* spare history buffers, linked through their first bytes */
     size_t npool;
@@ -375,9 +376,9 @@ static int collect_gated(unsigned int id, unsigned long long from, unsigned long
 
 /*
  * Everything from here to gate_mark() is inlined into gate_mark_body(),
- * which is compiled twice: for CPUs with POPCNT and for any x86-64 (or
- * other) CPU. Without -mpopcnt every __builtin_popcountll is a call into
- * libgcc, and the gate counts bits in every block.
+ * which is compiled three times: for CPUs with AVX2 (the array loops in
+ * 256-bit vectors), with POPCNT, and for any x86-64 (or other) CPU.
+ * Without -mpopcnt every __builtin_popcountll is a call into libgcc.
  */
 #define GATE_INLINE static inline __attribute__((always_inline))
 
@@ -519,28 +520,61 @@ GATE_INLINE void gate_lead_runs(lw_match_worker *w, const gate *g, size_t tlen, 
 }
 
 /*
+ * The bit arithmetic below runs over whole mask arrays, one 64-byte block
+ * a word, with no branch on the data, so the compiler turns each loop into
+ * vector code (four blocks an instruction where gate_mark_avx2 is used).
+ * Bits cross from a word's neighbours by shifts; block 0 has no block
+ * before it and is done on its own.
+ */
+
+/* Joiners linked into runs, gap a constant (the loop is unrolled). */
+#define LINK_BLOCK(run, cnt, join, j, prev_cnt, prev_join, gap)                                    \
+    do {                                                                                           \
+        uint64_t back_ = 0, ahead_ = 0, chain_b_ = ~(uint64_t)0, chain_a_ = ~(uint64_t)0;          \
+        for (unsigned k_ = 1; k_ <= (gap); k_++) {                                                 \
+            back_ |= chain_b_ & ((cnt)[j] << k_ | (prev_cnt) >> (64 - k_));                        \
+            ahead_ |= chain_a_ & ((cnt)[j] >> k_ | (cnt)[(j) + 1] << (64 - k_));                   \
+            chain_b_ &= (join)[j] << k_ | (prev_join) >> (64 - k_);                                \
+            chain_a_ &= (join)[j] >> k_ | (join)[(j) + 1] << (64 - k_);                            \
+        }                                                                                          \
+        (run)[j] = (cnt)[j] | ((join)[j] & back_ & ahead_);                                        \
+    } while (0)
+
+/*
  * run[j] = cnt[j] and the joiners linked into runs: a joiner belongs to a
  * run when a counted byte lies at most `gap` bytes before it and after it
- * with only joiners in between. Inlined with a constant gap by the caller,
- * so the shifts are constants.
+ * with only joiners in between. cnt[nb] and join[nb] must be zero.
  */
-GATE_INLINE void link_joiners(uint64_t *run, const uint64_t *cnt, const uint64_t *join, size_t nb,
-                              unsigned gap)
+GATE_INLINE void link_joiners(uint64_t *restrict run, const uint64_t *restrict cnt,
+                              const uint64_t *restrict join, size_t nb, unsigned gap)
 {
-    for (size_t j = 0; j < nb; j++) {
-        uint64_t linked = 0;
-        if (join[j]) {
-            uint64_t back = 0, ahead = 0, chain_b = ~(uint64_t)0, chain_a = ~(uint64_t)0;
-            for (unsigned k = 1; k <= gap; k++) {
-                back |= chain_b & bits_back(cnt, j, k);
-                ahead |= chain_a & bits_ahead(cnt, j, k);
-                chain_b &= bits_back(join, j, k);
-                chain_a &= bits_ahead(join, j, k);
-            }
-            linked = join[j] & back & ahead;
-        }
-        run[j] = cnt[j] | linked;
+    LINK_BLOCK(run, cnt, join, 0, (uint64_t)0, (uint64_t)0, gap);
+    for (size_t j = 1; j < nb; j++)
+        LINK_BLOCK(run, cnt, join, j, cnt[j - 1], join[j - 1], gap);
+}
+
+/* a[j] bit i &= bit i + s of a, for every j < nb (a[nb] must exist), 1 <= s < 64. */
+GATE_INLINE void and_ahead(uint64_t *a, size_t nb, unsigned s)
+{
+    for (size_t j = 0; j < nb; j++)
+        a[j] &= a[j] >> s | a[j + 1] << (64 - s);
+}
+
+/*
+ * win[j] bit i: run bytes [64j + i, 64j + i + min) are all set. Windows
+ * twice as long as the last until the next would pass min; then one more
+ * step of the rest, which overlaps what is known (min - have <= have).
+ */
+GATE_INLINE void run_windows(uint64_t *win, const uint64_t *run, size_t nb, unsigned min)
+{
+    memcpy(win, run, (nb + 1) * sizeof(win[0]));
+    unsigned have = 1;
+    while (2 * have <= min) {
+        and_ahead(win, nb, have);
+        have *= 2;
     }
+    if (have < min)
+        and_ahead(win, nb, min - have);
 }
 
 /*
@@ -554,46 +588,33 @@ GATE_INLINE void group_runs(lw_match_worker *w, size_t gi, size_t tlen, size_t n
     uint64_t *run = w->run;
     const uint64_t *cnt = count_mask(w, gr->count);
 
+    run[nb] = 0;
     if (!gr->njoiners) {
         memcpy(run, cnt, nb * sizeof(run[0]));
     } else {
         const uint64_t *join = set_mask(w, gr->set, gr->joiners, gr->njoiners, nb, w->spare);
-        switch (gr->gap) {
+        switch (gr->gap) { /* constants, so the shifts are */
         case 1:
             link_joiners(run, cnt, join, nb, 1);
             break;
         case 2:
             link_joiners(run, cnt, join, nb, 2);
             break;
+        case 3:
+            link_joiners(run, cnt, join, nb, 3);
+            break;
         default:
-            link_joiners(run, cnt, join, nb, gr->gap);
+            _Static_assert(LW_SIG_GAP_MAX == 4, "a case for every gap");
+            link_joiners(run, cnt, join, nb, 4);
             break;
         }
     }
-    run[nb] = 0;
+    /* a run of min bytes may still hold joiners: counted exactly below */
+    run_windows(w->win, run, nb, gr->min);
 
-    /* A run starts with a counted byte and has one at least every gap + 1
-     * bytes, so its first min counted bytes end within (min - 1) * (gap + 1)
-     * bytes of its start: when that is at most 64, a run starting in block
-     * j has them in blocks j and j + 1. */
-    bool near = (size_t)(gr->min - 1) * (gr->gap + 1u) <= 64;
     size_t done = 0; /* runs before this byte were handled */
     for (size_t j = 0; j < nb; j++) {
-        if (!run[j])
-            continue;
-        if (near &&
-            (size_t)(__builtin_popcountll(cnt[j]) + __builtin_popcountll(cnt[j + 1])) < gr->min)
-            continue;
-        /* bit i: run bytes [64j + i, 64j + i + min) all set */
-        unsigned __int128 x = run[j] | (unsigned __int128)run[j + 1] << 64;
-        unsigned len = 1;
-        while (2 * len <= gr->min) {
-            x &= x >> len;
-            len *= 2;
-        }
-        if (len < gr->min)
-            x &= x >> (gr->min - len);
-        uint64_t starts = (uint64_t)x;
+        uint64_t starts = w->win[j];
         while (starts) {
             size_t p = 64 * j + (size_t)__builtin_ctzll(starts);
             starts &= starts - 1;
@@ -649,6 +670,13 @@ __attribute__((target("popcnt"))) static void gate_mark_popcnt(lw_match_worker *
 {
     gate_mark_body(w, tlen, nb);
 }
+
+/* The array loops four blocks an instruction. */
+__attribute__((target("avx2,popcnt"))) static void gate_mark_avx2(lw_match_worker *w, size_t tlen,
+                                                                  size_t nb)
+{
+    gate_mark_body(w, tlen, nb);
+}
 #endif
 
 static void gate_mark_portable(lw_match_worker *w, size_t tlen, size_t nb)
@@ -659,6 +687,10 @@ static void gate_mark_portable(lw_match_worker *w, size_t tlen, size_t nb)
 static void gate_mark(lw_match_worker *w, size_t tlen, size_t nb)
 {
 #if defined(__x86_64__)
+    if (w->m->impl == LW_PREFILTER_AVX2 && w->m->popcnt) {
+        gate_mark_avx2(w, tlen, nb);
+        return;
+    }
     if (w->m->popcnt) {
         gate_mark_popcnt(w, tlen, nb);
         return;

@@ -562,6 +562,84 @@ static size_t scan_all(lw_matcher *m, const char *text, uint64_t *scanned)
     return a.n;
 }
 
+/*
+ * Every gap (each compiled as its own constant) and mins from 1 to 64 (the
+ * window arithmetic doubles, then adds the rest; gap 4 stops at 33, the
+ * widest regex the gate takes): a site kind whose regex
+ * keeps the promise finds with the gate exactly what it finds without, on
+ * digit-dense text with joiners in runs of every length, cut into pieces.
+ */
+static void test_every_gap_and_min_equal_ungated(void **state)
+{
+    (void)state;
+    static const unsigned mins[] = {1, 2, 3, 9, 16, 17, 33, 63, 64};
+    size_t n = 30000, total = 0;
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    for (unsigned gap = 1; gap <= 4; gap++) {
+        for (size_t mi = 0; mi < sizeof(mins) / sizeof(mins[0]); mi++) {
+            unsigned min = mins[mi], most = min + 2; /* repeats of (joiners, digit) */
+            while (most > min - 1 && 1 + most * (gap + 1) > 253)
+                most--; /* (?:R)[^B] must fit the gate's 255 bytes */
+            if (1 + most * (gap + 1) > 253)
+                continue;
+            char sig[512];
+            snprintf(sig, sizeof(sig),
+                     "    type: account_number\n    validator: none\n    normaliser: upper\n"
+                     "    charset: '0-9.-'\n    max_len: 250\n"
+                     "    regex: '[0-9](?:[.-]{0,%u}[0-9]){%u,%u}'\n"
+                     "    prefilter:\n      count: digits\n      min: %u\n"
+                     "      joiners: '.-'\n      gap: %u\n",
+                     gap, min - 1, most, min, gap);
+            lw_signature_set *s1, *s2;
+            lw_matcher *gated = one_signature(sig, &s1, true),
+                       *plain = one_signature(sig, &s2, false);
+            assert_non_null(gated);
+            assert_non_null(plain);
+            /* runs of min - 2 .. min + 2 digits joined by up to gap + 1
+             * joiners (one more than the promise allows), between separators */
+            uint64_t r = 1000 * gap + min;
+            size_t k = 0;
+            while (k < n) {
+                size_t run = min + rnd(&r, 5);
+                run = run > 2 ? run - 2 : 1;
+                for (size_t i = 0; i < run && k < n; i++) {
+                    text[k++] = (char)('0' + rnd(&r, 10));
+                    size_t j = rnd(&r, 4) == 0 ? rnd(&r, gap + 2) : 0;
+                    while (j-- && k < n)
+                        text[k++] = rnd(&r, 2) ? '.' : '-';
+                }
+                /* a value glued to a letter is refused: keep them apart */
+                static const char *const seps[] = {", ", " x ", ";", "\n"};
+                for (const char *sep = seps[rnd(&r, 4)]; *sep && k < n; sep++)
+                    text[k++] = *sep;
+            }
+            text[n] = '\0';
+            lw_match_worker *wg = lw_match_worker_new(gated), *wp = lw_match_worker_new(plain);
+            assert_non_null(wg);
+            assert_non_null(wp);
+            recs a = {0}, b = {0};
+            run_script(wg, (const uint8_t *)text, n, gap * 64 + min, &a);
+            run_script(wp, (const uint8_t *)text, n, gap * 64 + min, &b);
+            assert_same(&a, &b);
+            if (min >= 33) /* long runs are rare here: the gate kept text out */
+                assert_true(lw_match_worker_gate_scanned(wg) < n);
+            total += a.n;
+
+            free(a.r);
+            free(b.r);
+            lw_match_worker_free(wg);
+            lw_match_worker_free(wp);
+            lw_matcher_free(gated);
+            lw_matcher_free(plain);
+            lw_signatures_free(s1);
+            lw_signatures_free(s2);
+        }
+    }
+    assert_true(total > 1000);
+    free(text);
+}
+
 /* A lead: runs not right after one are not scanned at all. */
 static void test_lead_gate(void **state)
 {
@@ -861,6 +939,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gate_scans_around_digits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gate_skips_digit_dense_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_very_long_run, setup, teardown),
+        cmocka_unit_test(test_every_gap_and_min_equal_ungated),
         cmocka_unit_test(test_lead_gate),
         cmocka_unit_test(test_broken_promise_loses_values),
         cmocka_unit_test(test_classifiers_agree),
