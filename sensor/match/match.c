@@ -593,6 +593,7 @@ GATE_INLINE void group_runs(lw_match_worker *w, size_t gi, size_t tlen, size_t n
         memcpy(run, cnt, nb * sizeof(run[0]));
     } else {
         const uint64_t *join = set_mask(w, gr->set, gr->joiners, gr->njoiners, nb, w->spare);
+        _Static_assert(LW_SIG_GAP_MAX == 4, "a case for every gap");
         switch (gr->gap) { /* constants, so the shifts are */
         case 1:
             link_joiners(run, cnt, join, nb, 1);
@@ -604,7 +605,6 @@ GATE_INLINE void group_runs(lw_match_worker *w, size_t gi, size_t tlen, size_t n
             link_joiners(run, cnt, join, nb, 3);
             break;
         default:
-            _Static_assert(LW_SIG_GAP_MAX == 4, "a case for every gap");
             link_joiners(run, cnt, join, nb, 4);
             break;
         }
