@@ -388,12 +388,6 @@ GATE_INLINE uint64_t bits_back(const uint64_t *a, size_t j, unsigned g)
     return a[j] << g | (j ? a[j - 1] >> (64 - g) : 0);
 }
 
-/* Bit i of the result is bit i + g of a (block j); a[j + 1] must exist. */
-GATE_INLINE uint64_t bits_ahead(const uint64_t *a, size_t j, unsigned g)
-{
-    return a[j] >> g | a[j + 1] << (64 - g);
-}
-
 /* The first clear bit of a at or after i; a[] ends with a zero block at nb. */
 GATE_INLINE size_t next_clear(const uint64_t *a, size_t i)
 {
