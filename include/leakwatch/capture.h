@@ -1,8 +1,12 @@
 /*
  * capture.h - packets from capture files or network interfaces (libpcap).
  *
- * Offline: pcap and pcapng files (libpcap reads both), or standard input
- * when the path is "-". Live: an interface opened with pcap_create() and
+ * Offline: pcap and pcapng files (libpcap opens both), or standard input
+ * when the path is "-". A pcap file on disk (version 2.4, a link type
+ * libpcap hands over unchanged) is mapped into memory at its first read
+ * and its records are handed over where they lie (pcapfile.h), exactly as
+ * libpcap would hand them over; a file that shrinks while it is read ends
+ * as a truncated one. Everything else is read by libpcap. Live: an interface opened with pcap_create() and
  * pcap_activate(), so snaplen, promiscuous mode, kernel buffer size and
  * immediate mode are set before activation (on Linux libpcap then uses its
  * TPACKET_V3 memory-mapped ring). Timestamps are delivered in microseconds
@@ -73,7 +77,8 @@ int lw_capture_set_filter(lw_capture *c, const char *expr, char *err, size_t err
 
 /*
  * Reads the next packet into p's capture fields (ts_us, data, caplen,
- * wirelen, linktype). p->data stays valid until the next call.
+ * wirelen, linktype). p->data stays valid until the next call (a mapped
+ * file's pages behind the current record are released as it goes).
  * Returns 1 for a packet, 0 at the end of the file, LW_CAPTURE_IDLE when a
  * live capture has nothing now, LW_ERR_TRUNCATED when the file ends inside
  * a record, LW_ERR_PCAP on another read error.

@@ -24,21 +24,42 @@
  * totals, which is exact as long as the counters are read at least once
  * per 2^32 packets.
  *
+ * A regular pcap file (not pcapng, not stdin) is mapped into memory when
+ * its reading starts, and its records are walked in place (pcapfile.h):
+ * replaying then costs no copy of the bytes at all, where reading through
+ * libpcap costs two (the kernel's into the stdio buffer, libpcap's into its
+ * own), about a third of the time a bare read of a big file takes. libpcap
+ * has opened the file and checked its header first, and it is still what
+ * reads pcapng, pipes and the link types whose headers it rewrites. A
+ * mapped file that shrinks while it is read (truncated by another program)
+ * would raise SIGBUS at the first missing page; a handler maps zeros over
+ * the rest of the mapping instead, and the reader, which touches every page
+ * of a record before handing it over, reports the file as truncated. One
+ * page of zeros after the mapping keeps any read just past the last record
+ * (a vector load) inside mapped memory.
+ *
  * libpcap reports a record cut short by the end of the file as a generic
  * read error whose message says "truncated dump file"; we map that to
  * LW_ERR_TRUNCATED so the caller can say what happened and carry on. A
- * record whose caplen exceeds the snapshot length is rejected by libpcap
- * itself before it reaches us, so caplen is always bounded.
+ * record whose caplen exceeds libpcap's maximum is rejected by libpcap
+ * itself (one above the file's snapshot length is cut to it), so caplen is
+ * always bounded; the walker of mapped files does the same.
  */
 #include "leakwatch/capture.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <pcap/pcap.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "leakwatch/pcapfile.h"
 
 struct lw_capture {
     pcap_t *pcap;
@@ -51,6 +72,17 @@ struct lw_capture {
     uint32_t raw_recv, raw_drop, raw_ifdrop;
     uint64_t tot_recv, tot_drop, tot_ifdrop;
     char *iobuf; /* a file's stdio buffer (see FILE_BUFFER), freed after pcap_close */
+    /* a regular file read from memory */
+    bool may_map;       /* a regular file whose link type the walker may read */
+    bool map_tried;     /* the mapping was attempted (at the first read) */
+    uint8_t *map;       /* NULL: libpcap reads */
+    size_t map_len;     /* the file's size when it was mapped */
+    size_t map_span;    /* map_len rounded up to pages, plus one page of zeros */
+    size_t map_dropped; /* the pages before this were released (see DROP_BEHIND) */
+    int guard;          /* its slot in shrink_guard */
+    lw_pcapfile walk;
+    bool has_filter; /* prog holds the offline filter */
+    struct bpf_program prog;
 };
 
 /*
@@ -73,6 +105,189 @@ static inline void widen_counter(uint64_t *total, uint32_t *last, uint32_t now)
 {
     *total += (uint32_t)(now - *last);
     *last = now;
+}
+
+/* ------------------------------------------------- mapped capture files */
+
+/*
+ * The mappings being read, for the SIGBUS handler: process-wide because a
+ * signal handler can reach nothing else. Slots are taken and given back by
+ * the thread that reads captures; the handler only loads them.
+ */
+#define GUARD_SLOTS 8
+static struct {
+    _Atomic uintptr_t lo, hi; /* [lo, hi): the file's pages; 0, 0: free */
+    volatile sig_atomic_t shrank;
+} shrink_guard[GUARD_SLOTS];
+static struct sigaction sigbus_before; /* chained to for faults not ours */
+
+static void on_sigbus(int sig, siginfo_t *si, void *uctx)
+{
+    (void)sig;
+    (void)uctx;
+    uintptr_t at = (uintptr_t)si->si_addr;
+    for (size_t i = 0; i < GUARD_SLOTS; i++) {
+        uintptr_t lo = atomic_load(&shrink_guard[i].lo), hi = atomic_load(&shrink_guard[i].hi);
+        if (at >= lo && at < hi) {
+            /* The file lost the page: zeros from it to the end, so the
+             * faulting load and every later one succeed (mmap is a plain
+             * system call on Linux, safe here). */
+            uintptr_t page = at & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
+            if (mmap((void *)page, hi - page, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS,
+                     -1, 0) == MAP_FAILED)
+                break;
+            shrink_guard[i].shrank = 1;
+            return;
+        }
+    }
+    /* Not a mapped capture: the fault is retried under the handler that
+     * was there before ours (the default one dumps core). */
+    sigaction(SIGBUS, &sigbus_before, NULL);
+}
+
+static int guard_take(uintptr_t lo, uintptr_t hi)
+{
+    /* Installed at every mapping, unless it still is: whoever replaced it
+     * in between (a test framework does) becomes the one chained to. */
+    struct sigaction now;
+    if (sigaction(SIGBUS, NULL, &now) != 0)
+        return -1;
+    if (!(now.sa_flags & SA_SIGINFO) || now.sa_sigaction != on_sigbus) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_sigaction = on_sigbus;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        sigbus_before = now;
+        if (sigaction(SIGBUS, &sa, NULL) != 0)
+            return -1;
+    }
+    for (int i = 0; i < GUARD_SLOTS; i++) {
+        if (atomic_load(&shrink_guard[i].hi) == 0) {
+            shrink_guard[i].shrank = 0;
+            atomic_store(&shrink_guard[i].lo, lo);
+            atomic_store(&shrink_guard[i].hi, hi);
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void guard_give(int i)
+{
+    atomic_store(&shrink_guard[i].hi, 0);
+    atomic_store(&shrink_guard[i].lo, 0);
+}
+
+static void unmap_file(lw_capture *c)
+{
+    if (!c->map)
+        return;
+    guard_give(c->guard);
+    munmap(c->map, c->map_span);
+    c->map = NULL;
+}
+
+/*
+ * Maps the file for the walker; on any refusal libpcap goes on reading it
+ * (its stream stands right after the header, where the walk would start).
+ */
+static void map_file(lw_capture *c)
+{
+    c->map_tried = true;
+    FILE *f = pcap_file(c->pcap);
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 24 ||
+        (uint64_t)st.st_size > SIZE_MAX / 2)
+        return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), len = (size_t)st.st_size;
+    size_t span = (len + page - 1) / page * page + page;
+    /* zeros for the whole span first, then the file over its start */
+    uint8_t *area = mmap(NULL, span, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED)
+        return;
+    if (mmap(area, len, PROT_READ, MAP_PRIVATE | MAP_FIXED, fileno(f), 0) == MAP_FAILED ||
+        !lw_pcapfile_init(&c->walk, area, len, (uint32_t)pcap_snapshot(c->pcap))) {
+        munmap(area, span);
+        return;
+    }
+    int slot = guard_take((uintptr_t)area, (uintptr_t)area + (len + page - 1) / page * page);
+    if (slot < 0) {
+        munmap(area, span);
+        return;
+    }
+    (void)madvise(area, len, MADV_SEQUENTIAL);
+    c->map = area;
+    c->map_len = len;
+    c->map_span = span;
+    c->map_dropped = 0;
+    c->guard = slot;
+}
+
+/*
+ * Pages of a mapped file behind the record being read are released every
+ * DROP_BEHIND bytes: they stay in the page cache, but no longer count in
+ * the sensor's resident size, which would otherwise grow to the size of
+ * the file and hide what the sensor's own tables use. Nothing keeps a
+ * pointer into a record once the next one is read (reassembly copies what
+ * it holds, workers get copies through their rings).
+ */
+#define DROP_BEHIND (4u << 20)
+
+static void drop_behind(lw_capture *c, size_t upto)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    upto = upto / page * page;
+    if (upto - c->map_dropped < DROP_BEHIND)
+        return;
+    (void)madvise(c->map + c->map_dropped, upto - c->map_dropped, MADV_DONTNEED);
+    c->map_dropped = upto;
+}
+
+/* The next record of a mapped file, filtered as libpcap would. */
+static int next_mapped(lw_capture *c, lw_packet *p)
+{
+    size_t page = 4096; /* touching more often than once a page is harmless */
+    for (;;) {
+        lw_pcapfile_rec rec;
+        drop_behind(c, c->walk.off);
+        int rc = lw_pcapfile_next(&c->walk, &rec);
+        if (rc == 1) {
+            /* every page of the record, so a shrunk file shows here */
+            volatile const uint8_t *d = rec.data;
+            for (size_t i = 0; i < rec.caplen; i += page)
+                (void)d[i];
+            if (rec.caplen)
+                (void)d[rec.caplen - 1];
+        }
+        if (shrink_guard[c->guard].shrank) {
+            snprintf(c->error, sizeof(c->error),
+                     "%s: truncated dump file; it shrank below %zu bytes while it was read",
+                     c->path, c->map_len);
+            unmap_file(c);
+            c->walk.failed = LW_ERR_TRUNCATED;
+            return LW_ERR_TRUNCATED;
+        }
+        if (rc != 1) {
+            if (rc < 0)
+                snprintf(c->error, sizeof(c->error), "%s: %s", c->path, c->walk.error);
+            return rc;
+        }
+        if (c->has_filter) {
+            struct pcap_pkthdr h;
+            memset(&h, 0, sizeof(h));
+            h.caplen = rec.caplen;
+            h.len = rec.len;
+            if (!pcap_offline_filter(&c->prog, &h, rec.data))
+                continue;
+        }
+        p->ts_us = rec.ts_us;
+        p->data = rec.data;
+        p->caplen = rec.caplen;
+        p->wirelen = rec.len < rec.caplen ? rec.caplen : rec.len;
+        p->linktype = c->linktype;
+        return 1;
+    }
 }
 
 int lw_capture_open_offline(const char *path, lw_capture **out, char *err, size_t errlen)
@@ -116,8 +331,10 @@ int lw_capture_open_offline(const char *path, lw_capture **out, char *err, size_
     c->linktype = pcap_datalink(c->pcap);
 
     struct stat st;
-    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
         c->size = (uint64_t)st.st_size;
+        c->may_map = lw_pcapfile_link_ok(c->linktype, pcap_is_swapped(c->pcap) == 1);
+    }
     *out = c;
     return LW_OK;
 }
@@ -247,10 +464,20 @@ int lw_capture_set_filter(lw_capture *c, const char *expr, char *err, size_t err
         return LW_ERR_PCAP;
     }
     int rc = pcap_setfilter(c->pcap, &prog);
-    pcap_freecode(&prog);
     if (rc != 0) {
+        pcap_freecode(&prog);
         snprintf(err, errlen, "%s: bpf '%s': %s", c->path, expr, pcap_geterr(c->pcap));
         return LW_ERR_PCAP;
+    }
+    /* a file may be walked in place: it then runs the program itself */
+    if (c->has_filter)
+        pcap_freecode(&c->prog);
+    if (c->may_map) {
+        c->prog = prog;
+        c->has_filter = true;
+    } else {
+        pcap_freecode(&prog);
+        c->has_filter = false;
     }
     return LW_OK;
 }
@@ -292,6 +519,13 @@ const char *lw_capture_name(const lw_capture *c)
 
 int lw_capture_next(lw_capture *c, lw_packet *p)
 {
+    if (c->may_map && !c->map_tried)
+        map_file(c);
+    if (c->map)
+        return next_mapped(c, p);
+    if (c->map_tried && c->walk.failed)
+        return c->walk.failed; /* shrank: unmapped, libpcap's stream is behind */
+
     struct pcap_pkthdr *hdr;
     const u_char *data;
 
@@ -330,6 +564,10 @@ void lw_capture_progress(const lw_capture *c, uint64_t *done, uint64_t *total)
 {
     *total = c->size;
     *done = 0;
+    if (c->map) {
+        *done = c->walk.off;
+        return;
+    }
     FILE *f = pcap_file(c->pcap);
     if (f) {
         long pos = ftell(f);
@@ -342,6 +580,9 @@ void lw_capture_close(lw_capture *c)
 {
     if (!c)
         return;
+    unmap_file(c);
+    if (c->has_filter)
+        pcap_freecode(&c->prog);
     if (c->pcap)
         pcap_close(c->pcap);
     free(c->iobuf); /* after the FILE that used it is closed */

@@ -29,8 +29,9 @@ for h in "${harnesses[@]}"; do
     corpus="$work/corpus/$target"
     mkdir -p "$corpus"
     seeds="$top/tests/fuzz/corpus/$target"
-    # the whole-pipeline harness is seeded with the test captures themselves
-    [ "$target" = pipeline ] && seeds="$top/pcaps"
+    # the whole-pipeline harness and the pcap walker are seeded with the
+    # test captures themselves
+    case $target in pipeline | pcapfile) seeds="$top/pcaps" ;; esac
     [ -d "$seeds" ] || seeds=""
     log="$work/$name.log"
     if "$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

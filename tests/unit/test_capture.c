@@ -3,6 +3,10 @@
  * truncated last record reported after the packets before it, errors that
  * name the file or interface, BPF filters on files, a live capture on the
  * loopback interface (root only), and the 32-bit counter widening.
+ * Regular pcap files are read from memory (pcapfile.h): that reading must
+ * hand over what libpcap does, byte for byte and error for error, which is
+ * checked by reading the same files both ways, cut at every length; and a
+ * file that shrinks while it is read must end the reading, not the process.
  *
  * capture.c is compiled into this program (instead of taken from lw_core)
  * so the static counter-widening helper can be tested directly: a real
@@ -22,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -296,6 +301,251 @@ static void test_kernel_stats_offline_zero(void **state)
     unlink(path);
 }
 
+/* ------------------------------------------- files read from memory */
+
+/* A record as written: the four header fields and how many data bytes follow. */
+typedef struct raw_rec {
+    uint32_t sec, frac, caplen, len, data;
+} raw_rec;
+
+static void put32(uint8_t *b, size_t *n, uint32_t v, bool be)
+{
+    for (int i = 0; i < 4; i++)
+        b[(*n)++] = (uint8_t)(be ? v >> (24 - 8 * i) : v >> (8 * i));
+}
+
+/* A classic pcap file: byte order, precision, snaplen, link type, records. */
+static size_t build_pcap(uint8_t *b, bool be, bool nsec, uint32_t snaplen, uint32_t linktype,
+                         const raw_rec *recs, size_t nrecs)
+{
+    size_t n = 0;
+    put32(b, &n, nsec ? 0xa1b23c4du : 0xa1b2c3d4u, be);
+    uint32_t version = be ? 0x00020004u : 0x00040002u; /* 2.4: major, minor as 16-bit fields */
+    put32(b, &n, version, be);
+    put32(b, &n, 0, be); /* thiszone */
+    put32(b, &n, 0, be); /* sigfigs */
+    put32(b, &n, snaplen, be);
+    put32(b, &n, linktype, be);
+    for (size_t i = 0; i < nrecs; i++) {
+        put32(b, &n, recs[i].sec, be);
+        put32(b, &n, recs[i].frac, be);
+        put32(b, &n, recs[i].caplen, be);
+        put32(b, &n, recs[i].len, be);
+        for (uint32_t k = 0; k < recs[i].data; k++)
+            b[n++] = (uint8_t)(i * 31 + k);
+    }
+    return n;
+}
+
+static void write_bytes(const char *path, const uint8_t *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* What a reading handed over: packets folded into a digest, the end, the error. */
+typedef struct reading {
+    size_t packets;
+    uint64_t digest;
+    int end;
+    char error[PCAP_ERRBUF_SIZE + 1100];
+} reading;
+
+static void read_all(lw_capture *c, reading *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->digest = 1469598103934665603ull;
+    lw_packet p;
+    int rc;
+    while ((rc = lw_capture_next(c, &p)) == 1) {
+        uint64_t fields[3] = {p.ts_us, p.caplen, p.wirelen};
+        for (size_t i = 0; i < sizeof(fields); i++)
+            r->digest = (r->digest ^ ((const uint8_t *)fields)[i]) * 1099511628211ull;
+        for (uint32_t i = 0; i < p.caplen; i++)
+            r->digest = (r->digest ^ p.data[i]) * 1099511628211ull;
+        assert_int_equal(p.linktype, lw_capture_linktype(c));
+        r->packets++;
+    }
+    r->end = rc;
+    if (rc < 0)
+        snprintf(r->error, sizeof(r->error), "%s", lw_capture_error(c));
+}
+
+/*
+ * Reads path with the walker (lw_capture_open_offline) and with libpcap
+ * (lw_capture_open_stream on the same file) and asserts the same packets,
+ * end and message. Returns whether the walker was used.
+ */
+static bool read_both_ways(const char *path, reading *out)
+{
+    char err[512];
+    lw_capture *c;
+    assert_int_equal(lw_capture_open_offline(path, &c, err, sizeof(err)), LW_OK);
+    reading mapped, plain;
+    read_all(c, &mapped);
+    bool walked = c->map != NULL;
+    lw_capture_close(c);
+
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(lw_capture_open_stream(f, path, &c, err, sizeof(err)), LW_OK);
+    read_all(c, &plain);
+    lw_capture_close(c);
+
+    assert_int_equal(mapped.packets, plain.packets);
+    assert_true(mapped.digest == plain.digest);
+    assert_int_equal(mapped.end, plain.end);
+    assert_string_equal(mapped.error, plain.error);
+    if (out)
+        *out = mapped;
+    return walked;
+}
+
+/* Every cut of the file from its header on, read both ways. */
+static void every_cut_both_ways(const char *name, const uint8_t *b, size_t n, size_t *errors)
+{
+    char path[256];
+    tmp_path(path, sizeof(path), name);
+    for (size_t cut = 24; cut <= n; cut++) {
+        write_bytes(path, b, cut);
+        reading r;
+        assert_true(read_both_ways(path, &r)); /* the walker did read it */
+        if (r.end < 0)
+            (*errors)++;
+    }
+    unlink(path);
+}
+
+static void test_mapped_equals_libpcap_at_every_cut(void **state)
+{
+    (void)state;
+    uint8_t *b = malloc(1 << 16);
+    assert_non_null(b);
+    size_t errors = 0;
+    /* microseconds, little-endian: caplen above len, an empty record,
+     * time fields with the sign bit set */
+    const raw_rec a[] = {{1709283600, 250000, 60, 1514, 60},
+                         {1709283601, 999999, 100, 50, 100},
+                         {1709283602, 0, 0, 0, 0},
+                         {0x80000001u, 0xffffffffu, 20, 20, 20}};
+    size_t n = build_pcap(b, false, false, 65535, DLT_EN10MB, a, 4);
+    every_cut_both_ways("cut_le.pcap", b, n, &errors);
+    /* nanoseconds, big-endian, snaplen 100: a record above it is cut */
+    const raw_rec bn[] = {{1709283600, 999999999, 60, 60, 60},
+                          {1709283601, 1000, 150, 1500, 150},
+                          {1709283602, 123456789, 100, 100, 100}};
+    n = build_pcap(b, true, true, 100, DLT_RAW, bn, 3);
+    every_cut_both_ways("cut_be_nsec.pcap", b, n, &errors);
+    const raw_rec sign[] = {{0x80000001u, 0xfffffff0u, 8, 8, 8}};
+    n = build_pcap(b, true, true, 100, DLT_RAW, sign, 1);
+    every_cut_both_ways("cut_be_sign.pcap", b, n, &errors);
+    n = build_pcap(b, false, true, 100, DLT_RAW, sign, 1);
+    every_cut_both_ways("cut_be_nsec.pcap", b, n, &errors);
+    /* a record beyond libpcap's largest ends the file with an error */
+    const raw_rec c[] = {{1, 2, 40, 40, 40}, {3, 4, 300000, 300000, 8}};
+    n = build_pcap(b, false, false, 96, DLT_NULL, c, 2);
+    every_cut_both_ways("cut_huge.pcap", b, n, &errors);
+    /* snaplen 0 means libpcap's maximum; in the other byte order than
+     * the host's, libpcap takes the time fields as unsigned (the fuzzer
+     * found the walker sign-extending them) */
+    const raw_rec d[] = {{5, 6, 3000, 3000, 3000}, {0xfe000000u, 0xffffffffu, 4, 4, 4}};
+    n = build_pcap(b, true, false, 0, DLT_EN10MB, d, 2);
+    every_cut_both_ways("cut_snap0.pcap", b, n, &errors);
+    assert_true(errors > 500); /* the cuts did land inside records */
+    free(b);
+}
+
+/* Files the walker leaves to libpcap are still read, by libpcap. */
+static void test_libpcap_reads_what_the_walker_refuses(void **state)
+{
+    (void)state;
+    char path[256];
+    tmp_path(path, sizeof(path), "refused.pcap");
+    uint8_t b[512];
+    const raw_rec r[] = {{1, 2, 40, 40, 40}};
+    /* Linux cooked capture written in the other byte order: libpcap
+     * rewrites its header */
+    size_t n = build_pcap(b, true, false, 65535, DLT_LINUX_SLL, r, 1);
+    write_bytes(path, b, n);
+    reading got;
+    assert_false(read_both_ways(path, &got));
+    assert_int_equal(got.packets, 1);
+    /* version 2.3 may have caplen and len swapped */
+    b[7] = 3; /* minor version, big-endian */
+    write_bytes(path, b, n);
+    assert_false(read_both_ways(path, &got));
+    /* a link type the walker does not know */
+    n = build_pcap(b, false, false, 65535, 147 /* USER0 */, r, 1);
+    write_bytes(path, b, n);
+    assert_false(read_both_ways(path, &got));
+    assert_int_equal(got.packets, 1);
+    unlink(path);
+}
+
+static void test_mapped_progress_and_filter(void **state)
+{
+    (void)state;
+    char path[256], err[512] = "";
+    tmp_path(path, sizeof(path), "map_bpf.pcap");
+    write_udp_tcp_pcap(path);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    lw_capture *c;
+    assert_int_equal(lw_capture_open_offline(path, &c, err, sizeof(err)), LW_OK);
+    assert_int_equal(lw_capture_set_filter(c, "udp", err, sizeof(err)), LW_OK);
+    uint8_t proto = 0;
+    assert_int_equal(count_packets(c, &proto), 1);
+    assert_int_equal(proto, 17);
+    assert_non_null(c->map); /* the filter ran in the walker's reading */
+    uint64_t done, total;
+    lw_capture_progress(c, &done, &total);
+    assert_int_equal(done, (uint64_t)st.st_size);
+    assert_int_equal(total, (uint64_t)st.st_size);
+    lw_capture_close(c);
+    unlink(path);
+}
+
+/* Another program truncates the file while it is read: the pages it lost
+ * would raise SIGBUS; the reading ends as a truncated file instead. */
+static void test_mapped_file_shrinks_while_read(void **state)
+{
+    (void)state;
+    char path[256], err[512];
+    tmp_path(path, sizeof(path), "shrinks.pcap");
+    size_t nrec = 3000, size = 24 + nrec * (16 + 1000);
+    uint8_t *b = malloc(size);
+    assert_non_null(b);
+    raw_rec *recs = calloc(nrec, sizeof(*recs));
+    assert_non_null(recs);
+    for (size_t i = 0; i < nrec; i++)
+        recs[i] = (raw_rec){(uint32_t)(1709283600 + i), 0, 1000, 1000, 1000};
+    assert_int_equal(build_pcap(b, false, false, 65535, DLT_EN10MB, recs, nrec), size);
+    write_bytes(path, b, size);
+
+    lw_capture *c;
+    assert_int_equal(lw_capture_open_offline(path, &c, err, sizeof(err)), LW_OK);
+    lw_packet p;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(lw_capture_next(c, &p), 1);
+    assert_non_null(c->map);
+    assert_int_equal(truncate(path, 256 * 1024), 0);
+    size_t more = 0;
+    int rc;
+    while ((rc = lw_capture_next(c, &p)) == 1)
+        more++;
+    assert_int_equal(rc, LW_ERR_TRUNCATED);
+    assert_non_null(strstr(lw_capture_error(c), "shrank"));
+    assert_non_null(strstr(lw_capture_error(c), path));
+    assert_true(more < nrec - 10); /* it stopped where the file now ends */
+    assert_int_equal(lw_capture_next(c, &p), LW_ERR_TRUNCATED); /* and stays stopped */
+    lw_capture_close(c);
+    unlink(path);
+    free(recs);
+    free(b);
+}
+
 /* ------------------------------------------------------- counter widening */
 
 static void test_widen_counts_deltas(void **state)
@@ -451,6 +701,10 @@ int main(void)
         cmocka_unit_test(test_filter_matching_nothing),
         cmocka_unit_test(test_filter_bad_expression),
         cmocka_unit_test(test_kernel_stats_offline_zero),
+        cmocka_unit_test(test_mapped_equals_libpcap_at_every_cut),
+        cmocka_unit_test(test_libpcap_reads_what_the_walker_refuses),
+        cmocka_unit_test(test_mapped_progress_and_filter),
+        cmocka_unit_test(test_mapped_file_shrinks_while_read),
         cmocka_unit_test(test_widen_counts_deltas),
         cmocka_unit_test(test_widen_across_wrap),
         cmocka_unit_test(test_live_missing_interface),
