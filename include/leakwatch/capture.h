@@ -6,12 +6,14 @@
  * libpcap hands over unchanged) is mapped into memory at its first read
  * and its records are handed over where they lie (pcapfile.h), exactly as
  * libpcap would hand them over; a file that shrinks while it is read ends
- * as a truncated one. Everything else is read by libpcap. Live: an interface opened with pcap_create() and
- * pcap_activate(), so snaplen, promiscuous mode, kernel buffer size and
- * immediate mode are set before activation (on Linux libpcap then uses its
- * TPACKET_V3 memory-mapped ring). Timestamps are delivered in microseconds
- * whatever the source's precision, and they are the only clock the rest of
- * the sensor sees, so a replay is deterministic.
+ * as a truncated one. Everything else is read by libpcap.
+ *
+ * Live: an interface opened with pcap_create() and pcap_activate(), so
+ * snaplen, promiscuous mode, kernel buffer size and immediate mode are set
+ * before activation (on Linux libpcap then uses its TPACKET_V3
+ * memory-mapped ring). Timestamps are delivered in microseconds whatever
+ * the source's precision, and they are the only clock the rest of the
+ * sensor sees, so a replay is deterministic.
  *
  * A file that ends inside a record (a capture cut short by a full disk or a
  * killed tcpdump) is not fatal: every packet before the cut is delivered,
