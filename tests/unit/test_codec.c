@@ -629,15 +629,15 @@ static void test_json_long_runs(void **state)
     free(want);
 }
 
-/* Short plain runs and quotes are gathered into full 256-byte pieces, as
- * byte-by-byte stepping gathers them: the callback sees the same pieces
- * whether or not runs are found a word at a time (the matcher's stats
- * count per piece). */
-static void test_json_short_runs_fill_pieces(void **state)
+/* The callback gets few, large pieces (each costs the matcher a fixed
+ * set-up): a stretch with no escape in one piece, however many quotes it
+ * holds; escapes' output and the short stretches between them gathered in
+ * pieces of up to 4096 bytes. */
+static void test_json_pieces_are_large(void **state)
 {
     (void)state;
-    enum { N = 1000 };
-    uint8_t in[N];
+    enum { N = 1000, M = 20000 };
+    uint8_t in[M], want[M];
     for (size_t i = 0; i < N; i++)
         in[i] = (i % 7 == 0) ? '"' : (uint8_t)('a' + i % 26); /* runs of 6 */
     sink s;
@@ -646,8 +646,28 @@ static void test_json_short_runs_fill_pieces(void **state)
     lw_jsonesc_init(&d);
     lw_jsonesc_feed(&d, in, N, sink_out, &s);
     assert_true(sink_is(&s, in, N));
-    assert_int_equal(s.calls, (N + 255) / 256);
-    assert_int_equal(s.max_chunk, 256);
+    assert_int_equal(s.calls, 1);
+    sink_free(&s);
+
+    /* an escape every 50 bytes inside one string */
+    size_t n = 0, m = 0;
+    in[n++] = want[m++] = '"';
+    while (n + 2 < M) {
+        if (n % 50 == 0) {
+            in[n++] = '\\';
+            in[n++] = 'n';
+            want[m++] = '\n';
+        } else {
+            in[n] = want[m++] = (uint8_t)('a' + n % 26);
+            n++;
+        }
+    }
+    sink_init(&s, true);
+    lw_jsonesc_init(&d);
+    lw_jsonesc_feed(&d, in, n, sink_out, &s);
+    assert_true(sink_is(&s, want, m));
+    assert_true(s.calls <= m / 4096 + 1);
+    assert_int_equal(s.max_chunk, 4096);
     sink_free(&s);
 }
 
@@ -1298,7 +1318,7 @@ int main(void)
         cmocka_unit_test(test_json_backslash_outside_at_every_offset),
         cmocka_unit_test(test_json_escape_split_across_feeds),
         cmocka_unit_test(test_json_long_runs),
-        cmocka_unit_test(test_json_short_runs_fill_pieces),
+        cmocka_unit_test(test_json_pieces_are_large),
         cmocka_unit_test(test_json_matches_bytewise_model),
         cmocka_unit_test(test_hex_decode),
         cmocka_unit_test(test_base32_rfc4648_vectors),
