@@ -52,6 +52,9 @@
 #include "leakwatch/cursor.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /*
  * Decoded bytes gathered before one call of the output callback. Every
@@ -472,11 +475,23 @@ static uint64_t swar_zero(uint64_t x)
     return (x - SWAR_ONES) & ~x & SWAR_HIGHS;
 }
 
-/* Offset of the first '"' or '\\' in p[0, n), or n: eight bytes per step
- * (a word load through memcpy, so no alignment is assumed), then bytes. */
+/* Offset of the first '"' or '\\' in p[0, n), or n: sixteen bytes per step
+ * where SSE2 is (every x86-64), then eight (a word load through memcpy, so
+ * no alignment is assumed), then bytes. JSON bodies are a third of web
+ * traffic, and this looks at every byte of them. */
 static size_t js_find_special(const uint8_t *p, size_t n)
 {
     size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    for (; n - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        unsigned hit = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+        if (hit)
+            return i + (size_t)__builtin_ctz(hit);
+    }
+#endif
     for (; n - i >= 8; i += 8) {
         uint64_t w;
         memcpy(&w, p + i, 8);
@@ -508,6 +523,32 @@ static size_t js_plain(const uint8_t *p, size_t n, bool *in_str)
 {
     size_t i = 0;
     bool str = *in_str;
+#if defined(__SSE2__)
+    /* Sixteen bytes a step, the string state carried through the quotes of
+     * the step by a prefix parity: JSON has a quote every few bytes. */
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    for (; n - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        uint32_t q = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote));
+        uint32_t b = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash));
+        if (!(q | b))
+            continue;
+        uint32_t par = q; /* bit k: odd number of quotes in bytes 0..k */
+        par ^= par << 1;
+        par ^= par << 2;
+        par ^= par << 4;
+        par ^= par << 8;
+        /* bit k: inside a string just before byte k */
+        uint32_t inside = ((par << 1) ^ (str ? 0xffffu : 0u)) & 0xffffu;
+        uint32_t escape = b & inside; /* a backslash inside a string */
+        if (escape) {
+            unsigned k = (unsigned)__builtin_ctz(escape);
+            *in_str = (inside >> k) & 1u;
+            return i + k;
+        }
+        str ^= (par >> 15) & 1u;
+    }
+#endif
     for (;;) {
         i += js_find_special(p + i, n - i);
         if (i == n || (p[i] == '\\' && str))
