@@ -28,9 +28,10 @@
  * its reading starts, and its records are walked in place (pcapfile.h):
  * replaying then costs no copy of the bytes at all, where reading through
  * libpcap costs two (the kernel's into the stdio buffer, libpcap's into its
- * own), about a third of the time a bare read of a big file takes. libpcap
- * has opened the file and checked its header first, and it is still what
- * reads pcapng, pipes and the link types whose headers it rewrites. A
+ * own): walking 256 MiB in place took 0.02-0.03 s here, reading it through
+ * libpcap 0.09-0.10 s. libpcap has opened the file and checked its header
+ * first, and it is still what reads pcapng, pipes and the link types whose
+ * headers it rewrites. A
  * mapped file that shrinks while it is read (truncated by another program)
  * would raise SIGBUS at the first missing page; a handler maps zeros over
  * the rest of the mapping instead, and the reader, which touches every page
@@ -120,6 +121,7 @@ static struct {
     volatile sig_atomic_t shrank;
 } shrink_guard[GUARD_SLOTS];
 static struct sigaction sigbus_before; /* chained to for faults not ours */
+static uintptr_t guard_page_size;      /* set before the handler is installed */
 
 static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 {
@@ -132,7 +134,7 @@ static void on_sigbus(int sig, siginfo_t *si, void *uctx)
             /* The file lost the page: zeros from it to the end, so the
              * faulting load and every later one succeed (mmap is a plain
              * system call on Linux, safe here). */
-            uintptr_t page = at & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
+            uintptr_t page = at & ~(guard_page_size - 1);
             if (mmap((void *)page, hi - page, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS,
                      -1, 0) == MAP_FAILED)
                 break;
@@ -152,6 +154,7 @@ static int guard_take(uintptr_t lo, uintptr_t hi)
     struct sigaction now;
     if (sigaction(SIGBUS, NULL, &now) != 0)
         return -1;
+    guard_page_size = (uintptr_t)sysconf(_SC_PAGESIZE); /* sysconf is no signal-safe call */
     if (!(now.sa_flags & SA_SIGINFO) || now.sa_sigaction != on_sigbus) {
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
