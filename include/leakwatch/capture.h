@@ -6,7 +6,8 @@
  * libpcap hands over unchanged) is mapped into memory at its first read
  * and its records are handed over where they lie (pcapfile.h), exactly as
  * libpcap would hand them over; a file that shrinks while it is read ends
- * as a truncated one. Everything else is read by libpcap.
+ * as a truncated one, and one that grows is read as large as it was when
+ * its reading started. Everything else is read by libpcap.
  *
  * Live: an interface opened with pcap_create() and pcap_activate(), so
  * snaplen, promiscuous mode, kernel buffer size and immediate mode are set
