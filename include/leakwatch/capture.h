@@ -91,6 +91,12 @@ int lw_capture_next(lw_capture *c, lw_packet *p);
 /* True for an interface, false for a file. */
 bool lw_capture_is_live(const lw_capture *c);
 
+/* True while the packets come from the file mapped into memory (from the
+ * first lw_capture_next() of a plain pcap file on disk): the next read
+ * cannot block. A pipe, a FIFO or libpcap's own reading may wait for
+ * bytes, so a caller holding work back in batches must hand it on first. */
+bool lw_capture_is_mapped(const lw_capture *c);
+
 /* A descriptor to poll(2) for readability (live), or -1 (files). */
 int lw_capture_fd(const lw_capture *c);
 

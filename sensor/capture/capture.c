@@ -80,6 +80,7 @@ struct lw_capture {
     size_t map_len;     /* the file's size when it was mapped */
     size_t map_span;    /* map_len rounded up to pages, plus one page of zeros */
     size_t map_dropped; /* the pages before this were released (see DROP_BEHIND) */
+    size_t map_touched; /* every page below this offset was read once (next_mapped) */
     int guard;          /* its slot in shrink_guard */
     lw_pcapfile walk;
     bool has_filter; /* prog holds the offline filter */
@@ -224,6 +225,7 @@ static void map_file(lw_capture *c)
     c->map_len = len;
     c->map_span = span;
     c->map_dropped = 0;
+    c->map_touched = 0;
     c->guard = slot;
 }
 
@@ -250,18 +252,24 @@ static void drop_behind(lw_capture *c, size_t upto)
 /* The next record of a mapped file, filtered as libpcap would. */
 static int next_mapped(lw_capture *c, lw_packet *p)
 {
-    size_t page = 4096; /* touching more often than once a page is harmless */
+    const size_t page = 4096; /* touching more often than once a page is harmless */
     for (;;) {
         lw_pcapfile_rec rec;
         drop_behind(c, c->walk.off);
         int rc = lw_pcapfile_next(&c->walk, &rec);
         if (rc == 1) {
-            /* every page of the record, so a shrunk file shows here */
-            volatile const uint8_t *d = rec.data;
-            for (size_t i = 0; i < rec.caplen; i += page)
-                (void)d[i];
-            if (rec.caplen)
-                (void)d[rec.caplen - 1];
+            /* Every page of the record is read once, here, so that a file
+             * shrunk under us shows before the record is handed on. Records
+             * are consecutive, so only pages past the last one read are
+             * touched: about one load per page instead of one per record
+             * (that load of the record's last byte missed the cache on
+             * every packet). */
+            size_t end = (size_t)(rec.data - c->map) + rec.caplen;
+            volatile const uint8_t *m = c->map;
+            while (c->map_touched < end) {
+                (void)m[c->map_touched];
+                c->map_touched = (c->map_touched / page + 1) * page;
+            }
         }
         if (shrink_guard[c->guard].shrank) {
             snprintf(c->error, sizeof(c->error),
@@ -488,6 +496,11 @@ int lw_capture_set_filter(lw_capture *c, const char *expr, char *err, size_t err
 bool lw_capture_is_live(const lw_capture *c)
 {
     return c->live;
+}
+
+bool lw_capture_is_mapped(const lw_capture *c)
+{
+    return c->map != NULL;
 }
 
 int lw_capture_fd(const lw_capture *c)
