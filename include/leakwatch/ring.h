@@ -11,7 +11,7 @@
  *
  * A full ring is the producer's problem: lw_ring_reserve() returns NULL at
  * once and the caller counts the drop (capture.ring_full). The consumer may
- * sleep in lw_ring_wait() when the ring is empty; a producer that commits
+ * sleep in lw_ring_wait() when the ring is empty; a producer that publishes
  * wakes it. Waking costs a syscall only when the consumer is asleep.
  */
 #ifndef LEAKWATCH_RING_H
@@ -45,6 +45,21 @@ size_t lw_ring_max_record(const lw_ring *r);
  */
 void *lw_ring_reserve(lw_ring *r, size_t len);
 void lw_ring_commit(lw_ring *r);
+
+/*
+ * Producer: lw_ring_commit_deferred() commits the reserved record without
+ * publishing it yet; lw_ring_flush() publishes every record committed so
+ * far (lw_ring_commit() is the two in one). Deferred records are published
+ * by themselves once 1/32 of the ring waits, and whenever lw_ring_reserve()
+ * finds the ring full, so a producer that waits for room never waits on
+ * records the consumer cannot see. A producer that goes idle, or that must
+ * be sure the consumer sees a record (a control message it then waits on),
+ * calls lw_ring_flush(). Publishing costs a release store and a full fence,
+ * and a wake-up when the consumer sleeps: once per batch instead of once
+ * per packet.
+ */
+void lw_ring_commit_deferred(lw_ring *r);
+void lw_ring_flush(lw_ring *r);
 
 /*
  * Consumer: the oldest committed record and its length, or NULL when the

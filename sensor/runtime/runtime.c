@@ -366,8 +366,23 @@ static bool send_rec(worker *w, const rec_hdr *h, const uint8_t *data, bool wait
     memcpy(slot, h, sizeof(*h));
     if (h->kind == REC_PACKET && data)
         memcpy((uint8_t *)slot + sizeof(*h), data, h->caplen);
-    lw_ring_commit(w->ring);
+    /* Packets and ticks are published in batches (the ring does it as they
+     * pile up; run_live() at every pass, the file loop at each packet of a
+     * source that may block); a control record is published at once, with
+     * everything before it, because its sender waits on it. */
+    if (h->kind == REC_PACKET || h->kind == REC_TICK)
+        lw_ring_commit_deferred(w->ring);
+    else
+        lw_ring_commit(w->ring);
     return true;
+}
+
+/* Publishes what was queued for every worker (see send_rec). */
+static void flush_workers(runtime *rt)
+{
+    for (unsigned j = 0; j < rt->nworkers; j++)
+        if (rt->workers[j].ring)
+            lw_ring_flush(rt->workers[j].ring);
 }
 
 /* Brings every worker's clock (but `except`) up to the capture clock. */
@@ -562,6 +577,10 @@ static void run_files(runtime *rt)
         memset(&p, 0, sizeof(p));
         while ((rc = lw_capture_next(s->cap, &p)) == 1) {
             dispatch_packet(rt, &p);
+            /* The next read of a pipe or a growing file may wait for
+             * bytes: what the workers can have, they get before it. */
+            if (!lw_capture_is_mapped(s->cap))
+                flush_workers(rt);
             file_pkts++;
             if (pr.enabled && (rt->cap.packets & 0xffff) == 0)
                 progress_tick(&pr, s, rt->cap.packets);
@@ -571,6 +590,8 @@ static void run_files(runtime *rt)
                 return;
             }
         }
+        /* before the next source, whose opening or reading may block */
+        flush_workers(rt);
         if (pr.enabled)
             fputs("\r\033[K", stderr);
         if (rc < 0 && sig_stop) {
@@ -665,6 +686,9 @@ static bool run_live(runtime *rt)
             advance_clock(rt, now);
             tick_workers(rt, UINT32_MAX, false);
         }
+        /* What this pass queued reaches the workers now, not when a
+         * batch fills: a slow link must not hold packets back. */
+        flush_workers(rt);
         if (now - last_drop_check >= DROP_CHECK_US) {
             last_drop_check = now;
             poll_kernel_stats(rt, true);

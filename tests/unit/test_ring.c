@@ -93,6 +93,17 @@ static bool push(lw_ring *r, size_t len, uint64_t seq)
     return true;
 }
 
+/* push(), committed with lw_ring_commit_deferred(). */
+static bool push_deferred(lw_ring *r, size_t len, uint64_t seq)
+{
+    uint8_t *p = lw_ring_reserve(r, len);
+    if (!p)
+        return false;
+    fill(p, len, seq);
+    lw_ring_commit_deferred(r);
+    return true;
+}
+
 /* Pop one record and check its length and bytes against seq. */
 static void pop_expect(lw_ring *r, size_t len, uint64_t seq)
 {
@@ -569,6 +580,83 @@ static void test_no_lost_wakeup(void **state)
     assert_int_equal(stalls, 0);
 }
 
+/* ---- deferred publishing ------------------------------------------------- */
+
+static void test_deferred_commit_unseen_until_flush(void **state)
+{
+    lw_ring *r = *state;
+    assert_true(push_deferred(r, 24, 1));
+    assert_true(push_deferred(r, 8, 2));
+    assert_null(lw_ring_peek(r, NULL));
+    assert_false(lw_ring_wait(r, 0));
+    assert_int_equal(lw_ring_used(r), 0);
+    lw_ring_flush(r);
+    assert_int_equal(lw_ring_used(r), rec_total(24) + rec_total(8));
+    pop_expect(r, 24, 1);
+    pop_expect(r, 8, 2);
+    lw_ring_flush(r); /* nothing new: harmless */
+    assert_null(lw_ring_peek(r, NULL));
+}
+
+/* A 4 KiB ring publishes by itself once 4096 / 32 = 128 bytes wait. */
+static void test_deferred_commits_publish_in_batches(void **state)
+{
+    lw_ring *r = *state;
+    for (uint64_t i = 0; i < 7; i++) /* 7 x 16 = 112 bytes */
+        assert_true(push_deferred(r, 8, i));
+    assert_null(lw_ring_peek(r, NULL));
+    assert_true(push_deferred(r, 8, 7)); /* 128 */
+    for (uint64_t i = 0; i < 8; i++)
+        pop_expect(r, 8, i);
+    assert_true(push_deferred(r, 8, 8)); /* a new batch starts */
+    assert_null(lw_ring_peek(r, NULL));
+    /* a plain commit publishes what was deferred before it */
+    assert_true(push(r, 8, 9));
+    pop_expect(r, 8, 8);
+    pop_expect(r, 8, 9);
+}
+
+/* A producer that finds the ring full must have published everything, or
+ * it would wait for room the consumer cannot make. */
+static void test_full_ring_publishes_deferred(void **state)
+{
+    lw_ring *r = *state;
+    size_t n = 0;
+    while (push_deferred(r, 100, n))
+        n++;
+    assert_int_equal(n, SMALL_RING / rec_total(100));
+    for (size_t i = 0; i < n; i++)
+        pop_expect(r, 100, i);
+    assert_null(lw_ring_peek(r, NULL));
+}
+
+static void *delayed_flush_main(void *arg)
+{
+    delayed_push *d = arg;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)d->delay_ms * 1000000L};
+    nanosleep(&ts, NULL);
+    push_deferred(d->r, 33, 99);
+    nanosleep(&ts, NULL);
+    lw_ring_flush(d->r);
+    return NULL;
+}
+
+/* A flush wakes a consumer sleeping with a long time-out. */
+static void test_wait_woken_by_flush(void **state)
+{
+    lw_ring *r = *state;
+    delayed_push d = {.r = r, .delay_ms = 30};
+    pthread_t th;
+    uint64_t t0 = now_ms();
+    assert_int_equal(pthread_create(&th, NULL, delayed_flush_main, &d), 0);
+    bool ok = lw_ring_wait(r, 20000);
+    uint64_t dt = now_ms() - t0;
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_true(ok);
+    assert_true(dt < 10000);
+    pop_expect(r, 33, 99);
+}
+
 /* ---- two threads, 2,000,000 records --------------------------------------- */
 
 #define STRESS_RECORDS 2000000u
@@ -596,6 +684,7 @@ static size_t stress_len(uint64_t seq)
 
 typedef struct stress {
     lw_ring *r;
+    bool deferred; /* commit deferred, flush only at the end */
     atomic_uint_fast64_t producer_full_spins;
     uint64_t bad_seq, bad_len, bad_sum, bad_align, received;
 } stress;
@@ -621,8 +710,12 @@ static void *stress_producer(void *arg)
         memcpy(p, &seq, 8);
         memcpy(p + 8, &sum, 4);
         memcpy(p + 12, &bl, 4);
-        lw_ring_commit(s->r);
+        if (s->deferred)
+            lw_ring_commit_deferred(s->r);
+        else
+            lw_ring_commit(s->r);
     }
+    lw_ring_flush(s->r);
     atomic_store(&s->producer_full_spins, spins);
     return NULL;
 }
@@ -662,10 +755,9 @@ static void *stress_consumer(void *arg)
     return NULL;
 }
 
-static void test_two_threads_stress(void **state)
+static void run_stress(bool deferred)
 {
-    (void)state;
-    stress s = {.r = lw_ring_new(STRESS_RING)};
+    stress s = {.r = lw_ring_new(STRESS_RING), .deferred = deferred};
     assert_non_null(s.r);
     atomic_init(&s.producer_full_spins, 0);
     pthread_t prod, cons;
@@ -681,6 +773,20 @@ static void test_two_threads_stress(void **state)
     assert_null(lw_ring_peek(s.r, NULL));
     assert_int_equal(lw_ring_used(s.r), 0);
     lw_ring_free(s.r);
+}
+
+static void test_two_threads_stress(void **state)
+{
+    (void)state;
+    run_stress(false);
+}
+
+/* Batches publish on their own and a full ring publishes: the consumer
+ * gets every record though the producer flushes only once, at the end. */
+static void test_two_threads_stress_deferred(void **state)
+{
+    (void)state;
+    run_stress(true);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -709,7 +815,12 @@ int main(void)
         T(test_wait_woken_by_commit),
         T(test_wait_forever_woken_by_commit),
         T(test_no_lost_wakeup),
+        T(test_deferred_commit_unseen_until_flush),
+        T(test_deferred_commits_publish_in_batches),
+        T(test_full_ring_publishes_deferred),
+        T(test_wait_woken_by_flush),
         cmocka_unit_test(test_two_threads_stress),
+        cmocka_unit_test(test_two_threads_stress_deferred),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
