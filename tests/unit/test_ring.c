@@ -474,6 +474,7 @@ static void test_wait_timeout_on_empty(void **state)
 typedef struct delayed_push {
     lw_ring *r;
     int delay_ms;
+    bool deferred; /* commit deferred, then flush after a second delay */
 } delayed_push;
 
 static void *delayed_push_main(void *arg)
@@ -481,16 +482,21 @@ static void *delayed_push_main(void *arg)
     delayed_push *d = arg;
     struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)d->delay_ms * 1000000L};
     nanosleep(&ts, NULL);
-    push(d->r, 33, 99);
+    if (d->deferred) {
+        push_deferred(d->r, 33, 99);
+        nanosleep(&ts, NULL);
+        lw_ring_flush(d->r);
+    } else {
+        push(d->r, 33, 99);
+    }
     return NULL;
 }
 
-/* A commit wakes a consumer sleeping with a long time-out: without the
- * wake-up the wait would last 20 s. */
-static void test_wait_woken_by_commit(void **state)
+/* A consumer sleeping with a long time-out is woken when another thread
+ * publishes a record: without the wake-up the wait would last 20 s. */
+static void expect_woken(lw_ring *r, int delay_ms, bool deferred)
 {
-    lw_ring *r = *state;
-    delayed_push d = {.r = r, .delay_ms = 50};
+    delayed_push d = {.r = r, .delay_ms = delay_ms, .deferred = deferred};
     pthread_t th;
     uint64_t t0 = now_ms();
     assert_int_equal(pthread_create(&th, NULL, delayed_push_main, &d), 0);
@@ -500,6 +506,17 @@ static void test_wait_woken_by_commit(void **state)
     assert_true(ok);
     assert_true(dt < 10000);
     pop_expect(r, 33, 99);
+}
+
+static void test_wait_woken_by_commit(void **state)
+{
+    expect_woken(*state, 50, false);
+}
+
+/* lw_ring_flush() of a deferred record wakes the sleeper too. */
+static void test_wait_woken_by_flush(void **state)
+{
+    expect_woken(*state, 30, true);
 }
 
 static void test_wait_forever_woken_by_commit(void **state)
@@ -628,33 +645,6 @@ static void test_full_ring_publishes_deferred(void **state)
     for (size_t i = 0; i < n; i++)
         pop_expect(r, 100, i);
     assert_null(lw_ring_peek(r, NULL));
-}
-
-static void *delayed_flush_main(void *arg)
-{
-    delayed_push *d = arg;
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)d->delay_ms * 1000000L};
-    nanosleep(&ts, NULL);
-    push_deferred(d->r, 33, 99);
-    nanosleep(&ts, NULL);
-    lw_ring_flush(d->r);
-    return NULL;
-}
-
-/* A flush wakes a consumer sleeping with a long time-out. */
-static void test_wait_woken_by_flush(void **state)
-{
-    lw_ring *r = *state;
-    delayed_push d = {.r = r, .delay_ms = 30};
-    pthread_t th;
-    uint64_t t0 = now_ms();
-    assert_int_equal(pthread_create(&th, NULL, delayed_flush_main, &d), 0);
-    bool ok = lw_ring_wait(r, 20000);
-    uint64_t dt = now_ms() - t0;
-    assert_int_equal(pthread_join(th, NULL), 0);
-    assert_true(ok);
-    assert_true(dt < 10000);
-    pop_expect(r, 33, 99);
 }
 
 /* ---- two threads, 2,000,000 records --------------------------------------- */
